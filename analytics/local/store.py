@@ -1,0 +1,121 @@
+"""The local store: one DuckDB file holding raw samples with CloudWatch-like semantics.
+
+Samples are kept raw (one row per observation) so any percentile can be computed exactly like
+CloudWatch does from raw values. Series are normalised into a small ``series`` table so the big
+``samples`` table holds only integers and doubles.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+SCHEMA = """
+CREATE SEQUENCE IF NOT EXISTS series_seq START 1;
+CREATE TABLE IF NOT EXISTS series (
+    id INTEGER PRIMARY KEY DEFAULT nextval('series_seq'),
+    namespace VARCHAR NOT NULL,
+    metric_name VARCHAR NOT NULL,
+    dims VARCHAR NOT NULL,
+    UNIQUE (namespace, metric_name, dims)
+);
+CREATE TABLE IF NOT EXISTS samples (
+    series_id INTEGER NOT NULL,
+    ts_ms BIGINT NOT NULL,
+    value DOUBLE NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+"""
+
+
+class LocalStore:
+    """A DuckDB database shared by the simulator thread, the ingest endpoint and the sessions.
+
+    DuckDB allows one writer process; inside the process every thread uses its own cursor.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(str(path))
+        self._write_lock = threading.RLock()
+        self._series: dict[tuple[str, str, str], int] = {}
+        with self._write_lock:
+            self._con.execute(SCHEMA)
+        self._load_series()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread (DuckDB connections are not thread-safe)."""
+        return self._con.cursor()
+
+    def close(self) -> None:
+        self._con.close()
+
+    # -- series ----------------------------------------------------------------------------
+    def _load_series(self) -> None:
+        rows = self.cursor().execute(
+            "SELECT namespace, metric_name, dims, id FROM series").fetchall()
+        self._series = {(ns, m, d): i for ns, m, d, i in rows}
+
+    def series_ids(self, keys: Iterable[tuple[str, str, str]], create: bool = False
+                   ) -> dict[tuple[str, str, str], int]:
+        """Ids of the given (namespace, metric, dims) keys; unknown keys are skipped or created."""
+        keys = list(dict.fromkeys(keys))
+        missing = [k for k in keys if k not in self._series]
+        if missing and create:
+            with self._write_lock:
+                cur = self.cursor()
+                for k in missing:
+                    cur.execute(
+                        "INSERT INTO series (namespace, metric_name, dims) VALUES (?, ?, ?) "
+                        "ON CONFLICT DO NOTHING", k)
+                self._load_series()
+        return {k: self._series[k] for k in keys if k in self._series}
+
+    # -- samples ---------------------------------------------------------------------------
+    def insert_samples(self, frame: pd.DataFrame, meta: dict[str, str] | None = None) -> int:
+        """Append samples (namespace, metric_name, dims, ts_ms, value) in one transaction.
+
+        ``meta`` is written in the same transaction, so a watermark never runs ahead of the
+        data it describes (a crash cannot leave a gap or a duplicate).
+        """
+        if frame.empty and not meta:
+            return 0
+        keys = list(zip(frame["namespace"], frame["metric_name"], frame["dims"], strict=True))
+        ids = self.series_ids(set(keys), create=True)
+        rows = pd.DataFrame({
+            "series_id": [ids[k] for k in keys],
+            "ts_ms": frame["ts_ms"].astype("int64").to_numpy(),
+            "value": frame["value"].astype("float64").to_numpy(),
+        })
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                if len(rows):
+                    cur.register("new_rows", rows)
+                    cur.execute("INSERT INTO samples SELECT series_id, ts_ms, value FROM new_rows")
+                    cur.unregister("new_rows")
+                for k, v in (meta or {}).items():
+                    cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [k, v])
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+        return len(rows)
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.cursor().execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write_lock:
+            self.cursor().execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
+    def sample_count(self) -> int:
+        return int(self.cursor().execute("SELECT count(*) FROM samples").fetchone()[0])

@@ -1,0 +1,1 @@
+"""The only streamlit-aware helpers: pickers, tiles, footer. Pages compose these."""

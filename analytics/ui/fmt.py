@@ -1,0 +1,35 @@
+"""Number formatting shared by tiles and tables (pure functions, no streamlit)."""
+
+from __future__ import annotations
+
+import time
+
+
+def human(value: float | None, unit: str = "") -> str:
+    """``1234567`` -> ``"1.23M"``, ``12.3456, "%"`` -> ``"12.35%"``; None -> ``"n/a"``."""
+    if value is None:
+        return "n/a"
+    if unit == "%":
+        return f"{value:.2f}%"
+    if unit == "ms":
+        return f"{value:,.0f} ms"
+    if unit == "$":
+        return f"${value:,.2f}"
+    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= threshold:
+            return f"{value / threshold:.2f}{suffix}{unit}"
+    return f"{value:,.0f}{unit}" if float(value).is_integer() else f"{value:,.2f}{unit}"
+
+
+def age(seconds: float) -> str:
+    """``75`` -> ``"1 min 15 s"``."""
+    s = int(max(0, seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {(s % 3600) // 60} min"
+
+
+def clock(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))

@@ -1,0 +1,34 @@
+"""Overview: one row of tiles per application."""
+
+import streamlit as st
+
+from analytics import metrics
+from analytics.cache import UpstreamError
+from analytics.ui.context import (
+    app_picker,
+    footer,
+    freshness,
+    runtime,
+    show_upstream_error,
+    visible_apps,
+)
+from analytics.ui.tiles import tile_row
+from analytics.ui.timerange import LABELS, time_range_picker
+
+rt = runtime()
+apps = app_picker(visible_apps(rt))
+tr = time_range_picker()
+
+st.title("Overview")
+st.caption(f"{LABELS.get(tr.label, tr.label)} · {tr.start:%Y-%m-%d %H:%M} → {tr.end:%H:%M} UTC"
+           f" · {tr.period // 60}-minute buckets · change vs the previous {tr.label}")
+try:
+    result = metrics.overview(rt, apps, tr)
+except UpstreamError as exc:
+    show_upstream_error(exc)
+else:
+    freshness(result.fetched_at, result.stale, result.error)
+    for ov in result.apps:
+        st.subheader(ov.app.display_name)
+        tile_row(ov)
+footer(rt)

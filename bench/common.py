@@ -1,0 +1,38 @@
+"""Helpers shared by the bench scripts: timing, a throwaway local runtime, AppTest runs."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from analytics.cache import QueryCache
+from analytics.runtime import Runtime, build_runtime
+from analytics.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def local_runtime(history_days: int = 14, data_dir: str | None = None) -> tuple[Runtime, float]:
+    """A fresh local runtime with ``history_days`` of history; returns it and the fill time."""
+    d = data_dir or tempfile.mkdtemp(prefix="bench-")
+    t0 = time.perf_counter()
+    rt = build_runtime(load_settings({
+        "ANALYTICS_BACKEND": "local", "ANALYTICS_DATA_DIR": d, "SIMULATOR_LIVE": "false",
+        "SIMULATOR_HISTORY_DAYS": str(history_days), "INGEST_ENABLED": "false",
+    }, secrets={}), cache=QueryCache())
+    return rt, time.perf_counter() - t0
+
+
+def median_time(fn: Callable[[], object], runs: int = 5,
+                before: Callable[[], object] | None = None) -> float:
+    times = []
+    for _ in range(runs):
+        if before:
+            before()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)

@@ -1,0 +1,102 @@
+"""Overview page figures quoted in the README.
+
+    .venv/bin/python -m bench.overview
+
+Prints, on the local backend with 14 days x 2 apps: the cold and warm server-side render time
+of Overview (AppTest, median of 5 runs) and the upstream calls per view; and on the aws backend
+(moto) the AWS calls per Overview view against a naive baseline of one GetMetricStatistics call
+per metric and statistic for the same tiles.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from analytics import metrics
+from analytics.cache import QueryCache
+from analytics.periods import preset_range
+from analytics.runtime import Runtime, set_runtime
+from analytics.settings import load_settings
+from bench.common import ROOT, local_runtime, median_time
+
+
+def render_figures(rt: Runtime, preset: str) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    set_runtime(rt)
+
+    def view() -> None:
+        at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120)
+        at.query_params["range"] = preset
+        at.run()
+        assert not at.exception, at.exception
+
+    def calls() -> int:
+        return sum(rt.cache.snapshot()["upstream_calls"].values())
+
+    def expire() -> None:  # a cold view: every cached entry gone, counters kept
+        rt.cache._entries.clear()
+
+    view()  # import warm-up, not measured
+    expire()
+    c0 = calls()
+    cold = median_time(view, before=expire)
+    calls_cold = (calls() - c0) / 5
+    c0 = calls()
+    warm = median_time(view)
+    calls_warm = (calls() - c0) / 5
+    print(f"  range {preset:>4}: cold render {cold * 1000:7.0f} ms, warm {warm * 1000:6.0f} ms; "
+          f"upstream calls per view: cold {calls_cold:g}, warm {calls_warm:g}")
+
+
+def aws_figures() -> None:
+    import boto3
+    from moto import mock_aws
+
+    from analytics.backends.aws import AwsBackend
+    from analytics.backends.aws_clients import AwsClients
+    from analytics.catalog import load_catalog
+    from analytics.runtime import Runtime
+
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
+    with mock_aws():
+        settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "us-east-1"},
+                                 secrets={})
+        boto3.client("cloudwatch", region_name="us-east-1")  # moto starts empty: calls only
+        cache = QueryCache()
+        catalog = load_catalog(ROOT / "apps.toml")
+        rt = Runtime(settings, catalog, AwsBackend(AwsClients(settings, cache)), cache)
+        for preset in ("1h", "24h", "7d"):
+            cache.reset()
+            tr = preset_range(preset)
+            metrics.overview(rt, list(catalog.apps), tr)
+            cold = dict(cache.snapshot()["aws_calls"])
+            metrics.overview(rt, list(catalog.apps), tr)
+            warm = sum(cache.snapshot()["aws_calls"].values()) - sum(cold.values())
+            queries = metrics.overview_queries(list(catalog.apps), tr)
+            naive = len(queries)
+            print(f"  range {preset:>4}: {sum(cold.values())} AWS call(s) per cold view "
+                  f"({cold}), {warm} warm; naive GetMetricStatistics baseline: {naive} calls "
+                  f"({len(queries)} metric x statistic pairs)")
+
+
+def main() -> None:
+    print("Overview bench")
+    rt, fill_s = local_runtime(14)
+    n = rt.local.store.sample_count()
+    print(f"local backend: 14 days x {len(rt.catalog.apps)} apps = {n:,} samples, "
+          f"first-start fill {fill_s:.1f} s")
+    for preset in ("1h", "24h", "14d"):
+        render_figures(rt, preset)
+    t0 = time.perf_counter()
+    metrics.overview(rt, list(rt.catalog.apps), preset_range("14d"))
+    print(f"  data layer only, 14d, warm cache: {(time.perf_counter() - t0) * 1000:.1f} ms")
+    set_runtime(None)
+    rt.stop()
+    print("aws backend (moto):")
+    aws_figures()
+
+
+if __name__ == "__main__":
+    main()

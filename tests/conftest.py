@@ -1,0 +1,56 @@
+"""Shared fixtures: a small local runtime (2 days of simulated history) and moto credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from analytics.cache import QueryCache
+from analytics.runtime import Runtime, build_runtime, set_runtime
+from analytics.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach a real AWS account: fake credentials, and moto intercepts."""
+    for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def local_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {
+        "ANALYTICS_BACKEND": "local", "ANALYTICS_DATA_DIR": str(data_dir),
+        "SIMULATOR_LIVE": "false", "SIMULATOR_HISTORY_DAYS": "2", "INGEST_ENABLED": "false",
+        "ANALYTICS_CATALOG": str(ROOT / "apps.toml"),
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def local_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("local-store")
+
+
+@pytest.fixture(scope="session")
+def local_runtime(local_data_dir: Path) -> Iterator[Runtime]:
+    """One runtime on a 2-day simulated store, shared by the suite (built once: ~1 s)."""
+    rt = build_runtime(load_settings(local_env(local_data_dir), secrets={}), cache=QueryCache())
+    yield rt
+    rt.stop()
+
+
+@pytest.fixture
+def installed_runtime(local_runtime: Runtime) -> Iterator[Runtime]:
+    """The local runtime installed as the process runtime (what pages get), cache emptied."""
+    local_runtime.cache.reset()
+    set_runtime(local_runtime)
+    yield local_runtime
+    set_runtime(None)
