@@ -32,7 +32,7 @@ lint: $(VENV)/.dev
 
 ## Print the performance figures quoted in the README.
 bench: $(VENV)/.dev
-	$(BIN)/python -m bench.overview
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf .data .pytest_cache .ruff_cache cdk.out infra/cdk/cdk.out

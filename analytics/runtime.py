@@ -43,6 +43,7 @@ def build_runtime(settings: Settings, cache: QueryCache | None = None) -> Runtim
 
         return Runtime(settings, catalog, AwsBackend(AwsClients(settings, cache)), cache)
     from analytics.backends.local import LocalBackend
+    from analytics.local import extensions
     from analytics.local.runtime import LocalRuntime
     from analytics.local.store import LocalStore
 
@@ -50,7 +51,9 @@ def build_runtime(settings: Settings, cache: QueryCache | None = None) -> Runtim
     local = LocalRuntime(
         catalog, store, seed=settings.simulator_seed, history_days=settings.history_days,
         tick_s=settings.simulator_tick_s, live=settings.simulator_live,
+        hooks=extensions.tick_hooks(catalog, settings, store),
     )
+    local.services = extensions.start_services(catalog, settings, store)
     return Runtime(settings, catalog, LocalBackend(store), cache, local)
 
 

@@ -8,7 +8,11 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.backends.aws_alarms import AwsAlarmsMixin
 from analytics.backends.aws_clients import AwsClients
+from analytics.backends.aws_costs import AwsCostsMixin
+from analytics.backends.aws_custom import AwsCustomMixin
+from analytics.backends.aws_perf import AwsPerfMixin
 from analytics.backends.base import empty_tidy, tidy
 from analytics.periods import PeriodError, as_utc, period_is_valid, utcnow
 from analytics.specs import MetricQuery
@@ -32,7 +36,9 @@ def metric_data_query(qid: str, q: MetricQuery) -> dict[str, Any]:
     }
 
 
-class AwsBackend:
+class AwsBackend(AwsCustomMixin, AwsPerfMixin, AwsCostsMixin, AwsAlarmsMixin):
+    """Metrics here; each other concern in its mixin module (``aws_<concern>.py``)."""
+
     name = "aws"
 
     def __init__(self, clients: AwsClients) -> None:

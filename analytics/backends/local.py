@@ -14,6 +14,10 @@ from datetime import datetime
 import pandas as pd
 
 from analytics.backends.base import empty_tidy, tidy
+from analytics.backends.local_alarms import LocalAlarmsMixin
+from analytics.backends.local_costs import LocalCostsMixin
+from analytics.backends.local_custom import LocalCustomMixin
+from analytics.backends.local_perf import LocalPerfMixin
 from analytics.local.store import LocalStore
 from analytics.periods import as_utc
 from analytics.specs import MetricQuery, percentile_of
@@ -24,7 +28,9 @@ _BASIC_SQL = {
 }
 
 
-class LocalBackend:
+class LocalBackend(LocalCustomMixin, LocalPerfMixin, LocalCostsMixin, LocalAlarmsMixin):
+    """Metrics here; each other concern in its mixin module (``local_<concern>.py``)."""
+
     name = "local"
 
     def __init__(self, store: LocalStore) -> None:

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from analytics.catalog import Catalog
 from analytics.local.simulator import DAY_MS, Simulator
@@ -93,10 +94,13 @@ class LocalRuntime:
         log.info("local store %s: wrote %d samples in %.1f s", store.path, rows,
                  time.perf_counter() - started)
         self.feeder: LiveFeeder | None = None
+        self.services: list[Any] = []  # started by analytics.local.extensions
         if live:
             self.feeder = LiveFeeder(store, self.sim, history_days, tick_s, self.hooks)
             self.feeder.start()
 
     def stop(self) -> None:
+        for service in self.services:
+            service.stop()
         if self.feeder:
             self.feeder.stop()

@@ -1,0 +1,5 @@
+"""local backend: custom queries (filled by its issue)."""
+
+
+class LocalCustomMixin:
+    """Mixed into :class:`analytics.backends.local.LocalBackend`."""
