@@ -13,6 +13,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from analytics import access
 from analytics.cache import Cached
 from analytics.catalog import App
 from analytics.periods import TimeRange
@@ -22,8 +23,11 @@ from analytics.specs import MetricQuery, api_query, lambda_query
 
 def fetch_metrics(rt: Runtime, queries: Sequence[MetricQuery], start: datetime, end: datetime,
                   kind: str = "metrics") -> Cached[pd.DataFrame]:
-    """Tidy frame for ``queries`` over ``[start, end)``, cached by query set and range."""
-    qs = tuple(queries)
+    """Tidy frame for ``queries`` over ``[start, end)``, cached by query set and range.
+
+    Queries for apps the current principal may not see are dropped before anything is fetched.
+    """
+    qs = tuple(q for q in queries if access.allowed(q.app))
     key = (qs, int(start.timestamp()), int(end.timestamp()))
     return rt.cache.get(kind, key, lambda: rt.backend.get_metric_data(qs, start, end))
 
@@ -162,7 +166,8 @@ class OverviewResult:
 
 
 def overview(rt: Runtime, apps: Sequence[App], tr: TimeRange) -> OverviewResult:
-    """The Overview page's data for ``apps`` (already filtered to what the user may see)."""
+    """The Overview page's data for those of ``apps`` the current user may see."""
+    apps = access.filter_apps(apps)
     queries = overview_queries(apps, tr)
     cached = fetch_metrics(rt, queries, tr.previous().start, tr.end)
     frame = cached.value

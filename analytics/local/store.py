@@ -43,9 +43,10 @@ class LocalStore:
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(str(path))
-        self._write_lock = threading.RLock()
+        #: Hold while writing from any thread: one writer at a time keeps transactions simple.
+        self.write_lock = threading.RLock()
         self._series: dict[tuple[str, str, str], int] = {}
-        with self._write_lock:
+        with self.write_lock:
             self._con.execute(SCHEMA)
         self._load_series()
 
@@ -68,7 +69,7 @@ class LocalStore:
         keys = list(dict.fromkeys(keys))
         missing = [k for k in keys if k not in self._series]
         if missing and create:
-            with self._write_lock:
+            with self.write_lock:
                 cur = self.cursor()
                 for k in missing:
                     cur.execute(
@@ -93,7 +94,7 @@ class LocalStore:
             "ts_ms": frame["ts_ms"].astype("int64").to_numpy(),
             "value": frame["value"].astype("float64").to_numpy(),
         })
-        with self._write_lock:
+        with self.write_lock:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
             try:
@@ -114,7 +115,7 @@ class LocalStore:
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._write_lock:
+        with self.write_lock:
             self.cursor().execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
     def sample_count(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics import access
 from analytics.cache import UpstreamError
 from analytics.catalog import App, CatalogError
 from analytics.runtime import Runtime, get_runtime
@@ -25,9 +26,8 @@ def runtime() -> Runtime:
 
 
 def visible_apps(rt: Runtime) -> list[App]:
-    """The apps the signed-in user may see (the access-control layer narrows this)."""
-    allowed = st.session_state.get("allowed_apps")
-    return rt.catalog.subset(allowed)
+    """The apps the signed-in user may see (see :mod:`analytics.access`)."""
+    return access.filter_apps(rt.catalog.apps)
 
 
 def app_picker(apps: list[App], allow_all: bool = True, key: str = "app_picker") -> list[App]:

@@ -53,3 +53,12 @@ def test_stale_banner_when_refresh_fails(installed_runtime, monkeypatch) -> None
     assert not at.exception
     assert any("latest refresh failed" in w.value and "timed out" in w.value for w in at.warning)
     assert len(at.metric) == 10  # the stale numbers are still shown
+
+
+def test_url_cannot_reveal_an_app_outside_the_users_apps(installed_runtime) -> None:
+    from tests.helpers import signed_in_app
+
+    at = signed_in_app(apps=["jobseek"], username="js-viewer", role="viewer",
+                       query={"app": "ilikeyacut"}).run()
+    assert not at.exception
+    assert [s.value for s in at.subheader] == ["JobSeek"]
