@@ -13,15 +13,14 @@ from analytics.ui.context import (
     visible_apps,
 )
 from analytics.ui.tiles import tile_row
-from analytics.ui.timerange import LABELS, time_range_picker
+from analytics.ui.timerange import describe, time_range_picker
 
 rt = runtime()
 apps = app_picker(visible_apps(rt))
 tr = time_range_picker()
 
 st.title("Overview")
-st.caption(f"{LABELS.get(tr.label, tr.label)} · {tr.start:%Y-%m-%d %H:%M} → {tr.end:%H:%M} UTC"
-           f" · {tr.period // 60}-minute buckets · change vs the previous {tr.label}")
+st.caption(describe(tr))
 try:
     result = metrics.overview(rt, apps, tr)
 except UpstreamError as exc:

@@ -24,6 +24,22 @@ LABELS = {
 }
 
 
+def describe(tr: TimeRange) -> str:
+    """One line saying what the page shows: range, bucket size and the comparison window."""
+    name = "Custom range" if tr.label == CUSTOM else LABELS.get(tr.label, tr.label)
+    bucket = f"{tr.period // 60}-minute" if tr.period < 3600 else f"{tr.period // 3600}-hour"
+    return (f"{name} · {tr.start:%Y-%m-%d %H:%M} → {tr.end:%Y-%m-%d %H:%M} UTC · {bucket} "
+            f"buckets · changes compare with the previous {_span(tr.seconds)}")
+
+
+def _span(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} d"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min"
+
+
 def _parse_day(raw: str | None, fallback: datetime) -> datetime:
     try:
         return datetime.fromisoformat(raw).astimezone(UTC) if raw else fallback
