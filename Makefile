@@ -22,8 +22,8 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.runtime
 	$(BIN)/streamlit run Home.py --server.port 8501
 
-## Lint and run the whole test suite.
-test: $(VENV)/.dev
+## Lint and run the whole test suite (the infra tests also drive the npm CDK CLI).
+test: $(VENV)/.dev node_modules/.bin/cdk
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -33,6 +33,14 @@ lint: $(VENV)/.dev
 ## Print the performance figures quoted in the README.
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
+
+## Synthesize the CloudFormation templates offline into infra/cdk/cdk.out (runs cdk-nag; no Docker).
+synth: $(VENV)/.dev node_modules/.bin/cdk
+	cd infra/cdk && npx cdk synth -q
+
+node_modules/.bin/cdk: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 clean:
 	rm -rf .data .pytest_cache .ruff_cache cdk.out infra/cdk/cdk.out

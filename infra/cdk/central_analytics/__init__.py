@@ -1,0 +1,1 @@
+"""Central Analytics infrastructure (CDK v2): one construct per concern, one thin stack."""

@@ -1,0 +1,179 @@
+"""Deployment settings read from CDK context (``cdk synth -c key=value`` or ``cdk.json``).
+
+Every knob lives here, with its default, so the constructs never call ``try_get_context`` on
+their own: one place to read, one place to test. Values passed with ``-c`` on the command line
+arrive as strings, so the parsers accept ``"true"``/``"1000"`` as well as JSON booleans/numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aws_cdk import aws_logs as logs
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_REGION = "us-east-1"
+DEFAULT_CALLBACK_URL = "https://localhost:8501/oauth2callback"
+# Newest AWSLambdaPowertoolsPythonV3 layer version seen for python3.14/arm64 (late 2026). The
+# layer is published with the same version number in every commercial region; override with
+# ``-c powertools_layer_version=NN`` or a full ``-c powertools_layer_arn=...``.
+DEFAULT_POWERTOOLS_LAYER_VERSION = 38
+POWERTOOLS_ACCOUNT = "017000801446"
+
+T = TypeVar("T")
+
+# CloudWatch Logs only accepts these retention periods (days).
+RETENTION_CHOICES: dict[int, logs.RetentionDays] = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+}
+
+
+class ConfigError(ValueError):
+    """A context value is invalid; the message names the key and the expected form."""
+
+
+def _as_bool(key: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"context {key}={raw!r}: expected true or false")
+
+
+def _as_float(key: str, raw: Any) -> float:
+    try:
+        return float(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"context {key}={raw!r}: expected a number") from exc
+
+
+def _as_int(key: str, raw: Any) -> int:
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"context {key}={raw!r}: expected an integer") from exc
+
+
+def _as_opt_str(_key: str, raw: Any) -> str | None:
+    text = str(raw).strip() if raw is not None else ""
+    return text or None
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    """Everything that varies between deployments of the Central Analytics stack."""
+
+    region: str = DEFAULT_REGION
+    account: str | None = None
+    environment: str = "production"
+    cost_center: str = "analytics"
+    catalog_path: Path = REPO_ROOT / "apps.toml"
+    high_cost_threshold: float = 1000.0
+    certificate_arn: str | None = None
+    sso: bool = False
+    sso_callback_url: str = DEFAULT_CALLBACK_URL
+    sso_domain_prefix: str | None = None
+    alarm_email: str | None = None
+    powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION
+    powertools_layer_arn: str | None = None
+    ingest_rate_limit: float = 50.0
+    ingest_burst_limit: int = 100
+    retention_days: int = 400
+    task_cpu: int = 1024
+    task_memory_mib: int = 2048
+    log_retention_days: int = 30
+
+    @property
+    def is_billing_region(self) -> bool:
+        """AWS/Billing metrics exist only in us-east-1, so the cost alarm can only live there."""
+        return self.region == "us-east-1"
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        """The CloudWatch Logs retention for every log group of the stack."""
+        return RETENTION_CHOICES[self.log_retention_days]
+
+    @property
+    def domain_prefix(self) -> str:
+        """Cognito hosted-UI domain prefix; unique per region, so it includes the environment."""
+        return self.sso_domain_prefix or f"central-analytics-{self.environment}"
+
+
+def _pick(
+    ctx: Mapping[str, Any], key: str, parse: Callable[[str, Any], T], default: T
+) -> T:
+    raw = ctx.get(key)
+    if raw is None:
+        return default
+    return parse(key, raw)
+
+
+def load_config(ctx: Mapping[str, Any]) -> DeployConfig:
+    """Build a :class:`DeployConfig` from a context mapping.
+
+    ``region`` defaults to us-east-1 (the only region with billing metrics) rather than to the
+    CLI profile's region, so the template never depends on who runs ``cdk synth``; ``account``
+    stays unset unless given, so an offline synth needs no credentials and no context lookups.
+    """
+    d = DeployConfig()
+    region = _pick(ctx, "region", _as_opt_str, None)
+    callback = _pick(ctx, "sso_callback_url", _as_opt_str, None) or d.sso_callback_url
+    catalog = _pick(ctx, "catalog_path", _as_opt_str, None)
+    cfg = DeployConfig(
+        region=region or DEFAULT_REGION,
+        account=_pick(ctx, "account", _as_opt_str, None),
+        environment=_pick(ctx, "environment", _as_opt_str, None) or d.environment,
+        cost_center=_pick(ctx, "cost_center", _as_opt_str, None) or d.cost_center,
+        catalog_path=Path(catalog) if catalog else d.catalog_path,
+        high_cost_threshold=_pick(ctx, "high_cost_threshold", _as_float, d.high_cost_threshold),
+        certificate_arn=_pick(ctx, "certificate_arn", _as_opt_str, None),
+        sso=_pick(ctx, "sso", _as_bool, d.sso),
+        sso_callback_url=callback,
+        sso_domain_prefix=_pick(ctx, "sso_domain_prefix", _as_opt_str, None),
+        alarm_email=_pick(ctx, "alarm_email", _as_opt_str, None),
+        powertools_layer_version=_pick(
+            ctx, "powertools_layer_version", _as_int, d.powertools_layer_version
+        ),
+        powertools_layer_arn=_pick(ctx, "powertools_layer_arn", _as_opt_str, None),
+        ingest_rate_limit=_pick(ctx, "ingest_rate_limit", _as_float, d.ingest_rate_limit),
+        ingest_burst_limit=_pick(ctx, "ingest_burst_limit", _as_int, d.ingest_burst_limit),
+        retention_days=_pick(ctx, "retention_days", _as_int, d.retention_days),
+        task_cpu=_pick(ctx, "task_cpu", _as_int, d.task_cpu),
+        task_memory_mib=_pick(ctx, "task_memory_mib", _as_int, d.task_memory_mib),
+        log_retention_days=_pick(ctx, "log_retention_days", _as_int, d.log_retention_days),
+    )
+    _validate(cfg)
+    return cfg
+
+
+def _validate(cfg: DeployConfig) -> None:
+    """Reject values CloudFormation would only reject minutes into a deployment."""
+    if cfg.high_cost_threshold <= 0:
+        raise ConfigError("context high_cost_threshold must be > 0 (USD per month)")
+    if cfg.certificate_arn and not cfg.certificate_arn.startswith("arn:"):
+        raise ConfigError(f"context certificate_arn={cfg.certificate_arn!r}: expected an ACM ARN")
+    if not cfg.sso_callback_url.startswith("https://"):
+        raise ConfigError("context sso_callback_url must be an https:// URL (Cognito requires it)")
+    if cfg.ingest_rate_limit <= 0 or cfg.ingest_burst_limit <= 0:
+        raise ConfigError("context ingest_rate_limit/ingest_burst_limit must be > 0")
+    if cfg.log_retention_days not in RETENTION_CHOICES:
+        raise ConfigError(
+            f"context log_retention_days={cfg.log_retention_days}: "
+            f"expected one of {sorted(RETENTION_CHOICES)}"
+        )
+    if cfg.retention_days < 1:
+        raise ConfigError("context retention_days must be >= 1")
