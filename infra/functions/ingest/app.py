@@ -1,0 +1,276 @@
+"""Ingest Lambda for custom business metrics: ``POST /metrics`` and ``GET /health``.
+
+One handler, two homes: on AWS it sits behind an HTTP API with an IAM authorizer and writes to
+DynamoDB (plus an EMF copy for CloudWatch); the dashboard's local backend builds the same resolver
+with :func:`build_resolver` and another sink (DuckDB) and a bearer-token check. Keeping one code
+path means the local endpoint can never accept what the real one refuses, or the reverse.
+
+Answers: 202 accepted, 400 shape, 401 auth, 413 size, 422 rules, 503 storage (retry the
+``notWritten`` indexes). 202 is only sent when every item is stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hmac
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.metrics import EphemeralMetrics
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from ingest_keys import MetricItem, build_item, dedupe
+from ingest_models import MAX_BODY_BYTES, FieldError, ShapeError, parse_body, validate_metrics
+from ingest_sinks import DynamoDBSink, MetricSink
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "central-analytics-ingest"))
+
+#: ``authenticate(headers) -> bool``; header names as received (API Gateway lower-cases them).
+Authenticator = Callable[[Mapping[str, str]], bool]
+ROUTES = {"/metrics": "POST", "/health": "GET"}
+
+
+def default_namespace(app_id: str) -> str:
+    """EMF namespace of an app without an explicit mapping."""
+    return f"Application/{app_id}"
+
+
+def parse_allowed_apps(spec: str) -> frozenset[str]:
+    """``"jobseek, ilikeyacut"`` -> frozenset; empty means no app may write (fail closed)."""
+    return frozenset(part.strip() for part in spec.split(",") if part.strip())
+
+
+def parse_namespaces(spec: str) -> dict[str, str]:
+    """``"jobseek=JobSeek/Business,ilikeyacut=ILikeYaCut/Business"`` -> {app: namespace}.
+
+    CloudWatch namespaces cannot contain ``,`` or ``=``, so this flat form is unambiguous.
+    """
+    pairs = (part.split("=", 1) for part in spec.split(",") if "=" in part)
+    return {app.strip(): ns.strip() for app, ns in pairs if app.strip() and ns.strip()}
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """Read a boolean environment variable (true/1/yes/on)."""
+    raw = os.environ.get(name)
+    return default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def bearer_authenticator(token: str) -> Authenticator:
+    """``Authorization: Bearer <token>`` check for the local server (constant-time compare)."""
+    expected = f"Bearer {token}".encode()
+
+    def authenticate(headers: Mapping[str, str]) -> bool:
+        got = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        return bool(token) and hmac.compare_digest(got.strip().encode("utf-8", "replace"), expected)
+
+    return authenticate
+
+
+def _json(
+    status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, separators=(",", ":")),
+        headers=dict(headers or {}),
+    )
+
+
+def _errors(status: int, errors: Sequence[FieldError], **extra: Any) -> Response:
+    return _json(status, {"errors": [e.as_dict() for e in errors], **extra})
+
+
+def _body_bytes(event: Mapping[str, Any]) -> bytes:
+    body = event.get("body")
+    if body is None:
+        return b""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raise ShapeError("body is not valid base64") from None
+    if isinstance(body, bytes):
+        return body
+    return str(body).encode("utf-8", "surrogatepass")  # lone surrogates: JSON parsing rejects
+
+
+def _has_iam_identity(event: Mapping[str, Any]) -> bool:
+    context = event.get("requestContext")
+    authorizer = context.get("authorizer") if isinstance(context, Mapping) else None
+    return isinstance(authorizer, Mapping) and bool(authorizer.get("iam"))
+
+
+def write_emf(items: Iterable[MetricItem], namespaces: Mapping[str, str]) -> None:
+    """Print one EMF line per item under its app's namespace: CloudWatch creates the metric from
+    the log line, with no PutMetricData call and only the caller's dimensions.
+
+    EphemeralMetrics rather than the shared ``Metrics``: that one has a single namespace and keeps
+    state in class attributes. ``service=""`` keeps POWERTOOLS_SERVICE_NAME from adding a
+    ``service`` dimension (that would change the metric's identity), and the dimensions go in
+    through ``dimension_set`` because ``add_dimension`` stops at 29 while CloudWatch allows 30.
+    """
+    for item in items:
+        emf = EphemeralMetrics(
+            namespace=namespaces.get(item.app) or default_namespace(item.app),
+            service="",
+            dimension_set=dict(item.dimensions),
+        )
+        emf.add_metric(name=item.metric_name, unit=item.unit or "None", value=float(item.value))
+        emf.set_timestamp(item.ts_ms)
+        emf.flush_metrics()
+
+
+def build_resolver(
+    sink: MetricSink,
+    allowed_apps: Iterable[str],
+    clock: Callable[[], float] = time.time,
+    emit_emf: bool = True,
+    *,
+    authenticate: Authenticator | None = None,
+    require_iam_auth: bool = False,
+    namespaces: Mapping[str, str] | None = None,
+    retention_days: int = 90,
+) -> APIGatewayHttpResolver:
+    """Create the resolver serving the ingest contract.
+
+    ``clock`` returns epoch seconds. ``authenticate`` (if given) must accept the request headers;
+    ``require_iam_auth`` additionally demands ``requestContext.authorizer.iam`` (set by API
+    Gateway's IAM authorizer). ``emit_emf=False`` for the local server, which has no CloudWatch.
+    """
+    if retention_days < 1:
+        raise ValueError(f"retention_days must be at least 1, not {retention_days}")
+    resolver = APIGatewayHttpResolver()
+    allowed = frozenset(allowed_apps)
+    emf_namespaces = dict(namespaces or {})
+
+    @resolver.get("/health")
+    def health() -> Response:
+        return _json(200, {"status": "ok"})
+
+    @resolver.post("/metrics")
+    def post_metrics() -> Response:
+        event = resolver.current_event.raw_event
+        headers = event.get("headers") or {}
+        if (require_iam_auth and not _has_iam_identity(event)) or (
+            authenticate is not None and not authenticate(headers)
+        ):
+            logger.info("ingest rejected", extra={"status": 401})
+            return _errors(401, [FieldError(None, None, "missing or invalid credentials")])
+        try:
+            body = _body_bytes(event)
+            if len(body) > MAX_BODY_BYTES:
+                logger.info("ingest rejected", extra={"status": 413, "bytes": len(body)})
+                message = f"body is {len(body)} bytes; at most {MAX_BODY_BYTES}"
+                return _errors(413, [FieldError(None, None, message)])
+            raw_items = parse_body(body)
+        except ShapeError as exc:
+            logger.info("ingest rejected", extra={"status": 400, "reason": exc.error.message})
+            return _errors(400, [exc.error])
+
+        now_ms = int(clock() * 1000)
+        valid, errors = validate_metrics(raw_items, allowed_apps=allowed, now_ms=now_ms)
+        if errors:
+            logger.info(
+                "ingest rejected",
+                extra={"status": 422, "items": len(raw_items), "errorCount": len(errors)},
+            )
+            return _errors(422, errors)
+
+        items = [
+            build_item(
+                app=m.applicationId,
+                metric_name=m.metricName,
+                value=m.value,
+                unit=m.unit,
+                dimensions=m.dimension_pairs(),
+                ts_ms=m.timestamp if m.timestamp is not None else now_ms,
+                received_at_ms=now_ms,
+                retention_days=retention_days,
+            )
+            for m in valid
+        ]
+        return _store(items)
+
+    def _store(items: list[MetricItem]) -> Response:
+        unique, groups = dedupe(items)
+        try:
+            failed = {i for i in sink.write(unique) if 0 <= i < len(unique)}
+        except Exception:  # a sink must not raise, but if one does the data is still unwritten
+            logger.exception("sink failed")
+            failed = set(range(len(unique)))
+        not_written = sorted(pos for u in failed for pos in groups[u])
+        written = [item for u, item in enumerate(unique) if u not in failed]
+        if emit_emf and written:
+            try:
+                write_emf(written, emf_namespaces)
+            except Exception:  # the datapoints are stored; a lost EMF copy is not worth a retry
+                logger.exception("EMF emission failed")
+        outcome = {
+            "items": len(items),
+            "written": len(items) - len(not_written),
+            "notWritten": len(not_written),
+            "apps": sorted({item.app for item in items}),
+        }
+        if not_written:
+            logger.warning("ingest incomplete", extra={"status": 503, **outcome})
+            errors = [FieldError(i, None, "not written; retry this item") for i in not_written]
+            return _errors(503, errors, notWritten=not_written)
+        logger.info("ingest accepted", extra={"status": 202, **outcome})
+        return _json(202, {"accepted": len(items)})
+
+    @resolver.not_found
+    def not_found(_: NotFoundError) -> Response:
+        event = resolver.current_event
+        allowed_method = ROUTES.get(event.path)
+        if allowed_method:
+            message = f"{event.http_method} not allowed on {event.path}; use {allowed_method}"
+            return _json(
+                405,
+                {"errors": [FieldError(None, None, message).as_dict()]},
+                {"Allow": allowed_method},
+            )
+        return _errors(404, [FieldError(None, None, f"no route {event.path[:100]}")])
+
+    @resolver.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response:  # a bug, never client input: still answer JSON
+        logger.exception("unhandled error")
+        return _errors(500, [FieldError(None, None, "internal error")])
+
+    return resolver
+
+
+@functools.cache
+def default_resolver() -> APIGatewayHttpResolver:
+    """The Lambda's resolver, configured from the environment on first use (cold start)."""
+    table = os.environ.get("METRICS_TABLE")
+    if not table:
+        raise RuntimeError("METRICS_TABLE is not set")
+    sink = DynamoDBSink(table)
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        _ = sink.client  # once per execution environment, during init, not on a request's clock
+    return build_resolver(
+        sink,
+        parse_allowed_apps(os.environ.get("ALLOWED_APPLICATIONS", "")),
+        emit_emf=env_flag("EMIT_EMF", True),
+        require_iam_auth=env_flag("REQUIRE_IAM_AUTH", True),
+        namespaces=parse_namespaces(os.environ.get("APP_NAMESPACES", "")),
+        retention_days=int(os.environ.get("RETENTION_DAYS", "90")),
+    )
+
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and os.environ.get("METRICS_TABLE"):
+    default_resolver()  # cold start: configuration errors fail the init, not a request
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Lambda entry point (``app.lambda_handler``)."""
+    return default_resolver().resolve(event, context)

@@ -1,0 +1,124 @@
+"""Fixtures for the ingest Lambda: its folder on sys.path (it is the Lambda root, modules are
+top-level), a moto DynamoDB table, API Gateway HTTP API events and a Lambda context."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+INGEST_DIR = Path(__file__).resolve().parents[2] / "infra" / "functions" / "ingest"
+if str(INGEST_DIR) not in sys.path:
+    sys.path.insert(0, str(INGEST_DIR))
+
+#: The handler module. Imported by name (it is ``app`` at the Lambda root) rather than with an
+#: import statement, so the import sorter never has to guess whether ``app`` is first-party.
+ingest_app = importlib.import_module("app")
+http_api_event = importlib.import_module("ingest_http").http_api_event
+
+TABLE = "central-analytics-metrics"
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes Powertools' Logger reads from a Lambda context."""
+
+    function_name: str = "central-analytics-ingest"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = (
+        "arn:aws:lambda:us-east-1:123456789012:function:central-analytics-ingest"
+    )
+    aws_request_id: str = "6f1a2b3c-0000-4000-8000-000000000000"
+
+
+def metric(**overrides: Any) -> dict[str, Any]:
+    """A valid metric in wire form, timestamped a minute ago; overrides replace fields."""
+    base: dict[str, Any] = {
+        "applicationId": "jobseek",
+        "metricName": "ApplicationsSent",
+        "value": 3,
+        "unit": "Count",
+        "dimensions": [{"name": "Plan", "value": "pro"}],
+        "timestamp": int(time.time() * 1000) - 60_000,
+    }
+    base.update(overrides)
+    return base
+
+
+@pytest.fixture
+def ddb() -> Iterator[Any]:
+    """A moto DynamoDB client with the metrics table (metricId S + timestamp N)."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[
+                {"AttributeName": "metricId", "KeyType": "HASH"},
+                {"AttributeName": "timestamp", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "metricId", "AttributeType": "S"},
+                {"AttributeName": "timestamp", "AttributeType": "N"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
+
+
+@pytest.fixture
+def lambda_env(monkeypatch: pytest.MonkeyPatch, ddb: Any) -> Iterator[None]:
+    """The Lambda's environment; the cached default resolver is rebuilt for every test."""
+    monkeypatch.setenv("METRICS_TABLE", TABLE)
+    monkeypatch.setenv("ALLOWED_APPLICATIONS", "jobseek, ilikeyacut")
+    monkeypatch.setenv("APP_NAMESPACES", "jobseek=JobSeek/Business")
+    monkeypatch.delenv("REQUIRE_IAM_AUTH", raising=False)
+    monkeypatch.delenv("RETENTION_DAYS", raising=False)
+    ingest_app.default_resolver.cache_clear()
+    yield
+    ingest_app.default_resolver.cache_clear()
+
+
+Call = Callable[..., tuple[int, Any]]
+
+
+@pytest.fixture
+def call(lambda_env: None) -> Call:
+    """``call(body, method="POST", path="/metrics", iam=True, raw=False)`` through
+    ``lambda_handler``; returns (status, parsed JSON body). ``raw=True`` sends ``body`` as is."""
+
+    def _call(
+        body: Any = None,
+        *,
+        method: str = "POST",
+        path: str = "/metrics",
+        iam: bool = True,
+        raw: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        data = body if raw or body is None else json.dumps(body)
+        event = http_api_event(
+            method,
+            path,
+            headers={"content-type": "application/json", **(headers or {})},
+            body=data,
+            iam=iam,
+        )
+        answer = ingest_app.lambda_handler(event, FakeLambdaContext())
+        assert answer["headers"]["Content-Type"] == "application/json"
+        return answer["statusCode"], json.loads(answer["body"])
+
+    return _call
+
+
+def scan(client: Any) -> list[dict[str, Any]]:
+    """Every item of the table (low-level attribute values)."""
+    return client.scan(TableName=TABLE)["Items"]
