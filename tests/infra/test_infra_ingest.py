@@ -86,7 +86,7 @@ def test_lambda_environment(s: Synth, tuned: Synth) -> None:
     table_id = s.one("AWS::DynamoDB::Table")[0]
     assert env["METRICS_TABLE"] == {"Ref": table_id}
     assert env["ALLOWED_APPLICATIONS"].split(",") == sorted(catalog())
-    assert env["RETENTION_DAYS"] == "400"
+    assert env["RETENTION_DAYS"] == "90"
     assert env["POWERTOOLS_SERVICE_NAME"] == "central-analytics-ingest"
     assert env["POWERTOOLS_METRICS_NAMESPACE"]
     namespaces = dict(pair.split("=", 1) for pair in env["APP_NAMESPACES"].split(","))

@@ -92,7 +92,7 @@ class DeployConfig:
     powertools_layer_arn: str | None = None
     ingest_rate_limit: float = 50.0
     ingest_burst_limit: int = 100
-    retention_days: int = 400
+    retention_days: int = 90
     task_cpu: int = 1024
     task_memory_mib: int = 2048
     log_retention_days: int = 30
