@@ -3,7 +3,9 @@
 import streamlit as st
 
 from analytics import metrics
+from analytics.alarms import firing_counts
 from analytics.cache import UpstreamError
+from analytics.ui.alarm_widgets import firing_caption
 from analytics.ui.context import (
     app_picker,
     footer,
@@ -27,7 +29,9 @@ except UpstreamError as exc:
     show_upstream_error(exc)
 else:
     freshness(result.fetched_at, result.stale, result.error)
+    firing = firing_counts(rt, [ov.app for ov in result.apps])
     for ov in result.apps:
         st.subheader(ov.app.display_name)
+        firing_caption(firing.get(ov.app.id))
         tile_row(ov)
 footer(rt)
