@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
-
-HOME = str(Path(__file__).resolve().parents[2] / "Home.py")
+from tests.helpers import signed_in_app
 
 
 def test_home_lands_on_overview_with_a_tile_row_per_app(installed_runtime) -> None:
-    at = AppTest.from_file(HOME, default_timeout=60).run()
+    at = signed_in_app(timeout=60).run()
     assert not at.exception
     assert at.title[0].value == "Overview"
     assert [s.value for s in at.subheader] == ["iLikeYaCut", "JobSeek"]
@@ -23,10 +19,7 @@ def test_home_lands_on_overview_with_a_tile_row_per_app(installed_runtime) -> No
 
 
 def test_app_and_range_come_from_the_url(installed_runtime) -> None:
-    at = AppTest.from_file(HOME, default_timeout=60)
-    at.query_params["app"] = "jobseek"
-    at.query_params["range"] = "24h"
-    at.run()
+    at = signed_in_app(query={"app": "jobseek", "range": "24h"}, timeout=60).run()
     assert not at.exception
     assert [s.value for s in at.subheader] == ["JobSeek"]
     assert "Last 24 hours" in at.caption[0].value and "10-minute buckets" in at.caption[0].value
@@ -34,7 +27,7 @@ def test_app_and_range_come_from_the_url(installed_runtime) -> None:
 
 
 def test_second_view_is_served_from_cache(installed_runtime) -> None:
-    at = AppTest.from_file(HOME, default_timeout=60).run()
+    at = signed_in_app(timeout=60).run()
     before = installed_runtime.cache.snapshot()["upstream_calls"].get("metrics", 0)
     at.run()
     after = installed_runtime.cache.snapshot()["upstream_calls"].get("metrics", 0)
@@ -42,7 +35,7 @@ def test_second_view_is_served_from_cache(installed_runtime) -> None:
 
 
 def test_stale_banner_when_refresh_fails(installed_runtime, monkeypatch) -> None:
-    at = AppTest.from_file(HOME, default_timeout=60).run()
+    at = signed_in_app(timeout=60).run()
     # expire every entry, then make the backend fail
     for entry in installed_runtime.cache._entries.values():
         entry.expires_at = 0
@@ -56,8 +49,6 @@ def test_stale_banner_when_refresh_fails(installed_runtime, monkeypatch) -> None
 
 
 def test_url_cannot_reveal_an_app_outside_the_users_apps(installed_runtime) -> None:
-    from tests.helpers import signed_in_app
-
     at = signed_in_app(apps=["jobseek"], username="js-viewer", role="viewer",
                        query={"app": "ilikeyacut"}).run()
     assert not at.exception

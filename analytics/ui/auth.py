@@ -1,0 +1,364 @@
+"""The Streamlit side of the login gate: cookie re-login, the login form, SSO, sign-out, pages.
+
+Home.py calls :func:`gate` before it builds ``st.navigation``, on every run, so the pages a
+visitor can reach are decided before any page runs: signed out, the navigation holds only the
+login page (under every page's URL, so a deep link survives signing in); signed in, the pages
+of the user's role. Decisions (lockout, password check, SSO claim mapping, the session ->
+principal rule) live in :mod:`analytics.auth`; this module only moves them in and out of
+``st.session_state`` and draws.
+
+Why our own form instead of ``Authenticate.login(location="main")``: the 15-minute lockout has to
+run *before* the password is checked, and the library gives no hook there. The form keeps the
+library's key and labels (``FormSubmitter:Login-Login``), and the library still does what it is
+good at: the signed re-login cookie (``login(location="unrendered")``), writing and deleting it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit_authenticator.utilities import LoginError
+
+from analytics import access
+from analytics.access import ANONYMOUS, Principal
+from analytics.auth import sso
+from analytics.auth.audit import audit
+from analytics.auth.config import AuthConfig, AuthConfigError, default_credentials_path
+from analytics.auth.config import load_auth_config as _load_auth_config
+from analytics.auth.credentials import CredentialsError
+from analytics.auth.pages import LOGIN_PAGE, PAGES, pages_for
+from analytics.auth.session import (
+    AUTH_KEYS,
+    grant_session,
+    principal_from_session,
+    sign_in,
+    user_session,
+)
+from analytics.catalog import CatalogError
+from analytics.runtime import Runtime, get_runtime
+from analytics.settings import SettingsError
+from analytics.ui.context import runtime
+
+log = logging.getLogger(__name__)
+
+USER_KEY = "login_username"
+PASS_KEY = "login_password"
+FORM_KEY = "Login"  # with the "Login" button: AppTest key FormSubmitter:Login-Login
+SIGN_OUT_KEY = "auth_sign_out"
+_METHOD = "_auth_method"  # password | cookie | sso | (absent: seeded by tests/helpers)
+_PENDING_COOKIE = "_auth_set_cookie"
+_PENDING_DELETE = "_auth_delete_cookie"
+_COOKIE_WRITE_RUNS = 5  # runs a cookie write is re-rendered while its confirmation is awaited
+_SIGN_OUT = "_auth_sign_out_requested"
+_ERROR = "_auth_error"
+_SSO_DENIED = "_auth_sso_denied"
+_PRINCIPAL = "_auth_principal"
+
+
+# -- principal outside Home.py's thread (fragment reruns) ---------------------------------------
+def _session_principal() -> Principal | None:
+    """Fallback for :mod:`analytics.access`: inside a script run, the session's principal."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return None  # not a Streamlit run: a trusted process (CLI, bench)
+    p = st.session_state.get(_PRINCIPAL)
+    return p if isinstance(p, Principal) else ANONYMOUS
+
+
+access.set_fallback_resolver(_session_principal)
+
+
+# -- configuration ------------------------------------------------------------------------------
+_cache: OrderedDict[str, AuthConfig] = OrderedDict()
+_cache_lock = threading.Lock()
+_SECRET_TABLES = ("auth_cookie", "credentials", "auth", "sso_roles")
+
+
+def _secrets() -> dict[str, Any]:
+    """The auth tables of st.secrets (AppTest's ``at.secrets`` included); {} without a file."""
+    try:
+        data = st.secrets.to_dict()
+    except FileNotFoundError:  # StreamlitSecretNotFoundError: no secrets.toml anywhere
+        return {}
+    except Exception as exc:  # a malformed file: say so instead of a traceback
+        raise AuthConfigError(f".streamlit/secrets.toml cannot be read: {exc}") from exc
+    return {k: data[k] for k in _SECRET_TABLES if k in data}
+
+
+def load_config(rt: Runtime) -> AuthConfig:
+    """The auth config for this runtime, rebuilt only when an input changed (env, secrets, file).
+
+    Raises :class:`AuthConfigError` (or CredentialsError) with a message for the operator.
+    """
+    secrets_ = _secrets()
+    env = {k: v for k, v in os.environ.items() if k.startswith("AUTH_")}
+    path = default_credentials_path(rt.settings.data_dir, env)
+    mtime = path.stat().st_mtime_ns if path.is_file() else None
+    key = json.dumps([rt.settings.backend, str(rt.settings.data_dir), env, secrets_, mtime],
+                     sort_keys=True, default=str)
+    with _cache_lock:
+        cfg = _cache.get(key)
+        if cfg is None:
+            cfg = _load_auth_config(rt.settings.backend, rt.settings.data_dir, secrets_, env)
+            for w in cfg.warnings:
+                log.warning("auth: %s", w)
+            _cache[key] = cfg
+            while len(_cache) > 8:
+                _cache.popitem(last=False)
+        return cfg
+
+
+def _config_or_stop() -> AuthConfig:
+    rt = runtime()
+    try:
+        return load_config(rt)
+    except (AuthConfigError, CredentialsError) as exc:
+        st.error(f"Sign-in is not configured safely — {exc}", icon="🔒")
+        st.stop()
+        raise  # unreachable: st.stop() raises
+
+
+def _authenticator(cfg: AuthConfig) -> stauth.Authenticate:
+    """The library object for this run (it renders the cookie component, so once per run)."""
+    return stauth.Authenticate(
+        cfg.credentials.to_authenticator_dict(), cfg.cookie.name, cfg.cookie.key,
+        cfg.cookie.expiry_days, auto_hash=False, login_sleep_time=0,
+    )
+
+
+# -- the gate -----------------------------------------------------------------------------------
+def gate() -> Principal:
+    """Decide who this run belongs to; ANONYMOUS unless positively signed in (fail closed)."""
+    access.set_principal(ANONYMOUS)
+    state = st.session_state
+    state[_PRINCIPAL] = ANONYMOUS
+    cfg = _config_or_stop()
+    if state.get(_SIGN_OUT):
+        _sign_out(cfg)
+    signed_in = state.get("authentication_status") is True
+    if not signed_in or state.get(_PENDING_COOKIE) or state.get(_PENDING_DELETE):
+        authenticator = _authenticator(cfg)
+        _cookie_writes(authenticator)
+        if not signed_in:
+            _cookie_sign_in(cfg, authenticator)
+    if state.get("authentication_status") is not True and cfg.sso is not None:
+        _sso_sign_in(cfg)
+    principal = principal_from_session(state)
+    state[_PRINCIPAL] = principal
+    return principal
+
+
+def _cookie_writes(authenticator: stauth.Authenticate) -> None:
+    """Write or delete the re-login cookie, and keep doing so until the browser confirms.
+
+    The cookie is written by a component in the browser. Another component (the library's
+    cookie reader) can trigger a rerun before that one has loaded; a one-shot render would then
+    be unmounted unexecuted. So the write is rendered again on the following runs until its
+    component reports back (its value, kept under the library's widget keys "set" / "delete",
+    turns True), at most ``_COOKIE_WRITE_RUNS`` runs. No st.rerun() here: that would drop the
+    write for sure.
+    """
+    state = st.session_state
+    for pending, widget, write in (
+            (_PENDING_DELETE, "delete", authenticator.cookie_controller.delete_cookie),
+            (_PENDING_COOKIE, "set", authenticator.cookie_controller.set_cookie)):
+        runs_left = int(state.get(pending) or 0)
+        if runs_left <= 0:
+            continue
+        write()
+        state[pending] = 0 if state.get(widget) is True else runs_left - 1
+        if not state[pending]:
+            state.pop(pending, None)
+        return  # never both in one run: a delete pending means no one is signed in
+
+
+def _clear_session() -> None:
+    """Forget everything this session held; keep ``logout`` so the old cookie is not reused."""
+    for k in list(st.session_state.keys()):
+        del st.session_state[k]
+    st.session_state["logout"] = True
+
+
+def _sign_out(cfg: AuthConfig) -> None:
+    state = st.session_state
+    user = str(state.get("username") or "")
+    method = state.get(_METHOD) or "session"
+    if user:
+        audit("sign_out", user=user, outcome="success", method=method)
+    _clear_session()
+    state[_PENDING_DELETE] = _COOKIE_WRITE_RUNS
+    if method == "sso" and cfg.sso is not None:
+        st.logout()  # clears Streamlit's identity cookie and starts a new session
+
+
+def _cookie_sign_in(cfg: AuthConfig, authenticator: stauth.Authenticate) -> None:
+    """Re-login from the signed cookie (a reload or a new tab), before st.navigation."""
+    state = st.session_state
+    try:
+        authenticator.login(location="unrendered")
+    except LoginError as exc:  # a cookie for a user who was removed since
+        audit("sign_in", user="(cookie)", outcome="denied", method="cookie", detail=str(exc))
+        authenticator.cookie_controller.delete_cookie()
+        for k in AUTH_KEYS:
+            state[k] = None
+        return
+    if state.get("authentication_status") is not True:
+        return
+    user = cfg.credentials.get(str(state.get("username") or ""))
+    if user is None:
+        for k in AUTH_KEYS:
+            state[k] = None
+        return
+    state.update(user_session(user))
+    state[_METHOD] = "cookie"
+    audit("sign_in", user=user.username, outcome="success", method="cookie")
+
+
+def _sso_claims(cfg: AuthConfig) -> dict[str, Any] | None:
+    if cfg.sso is None:
+        return None
+    try:
+        claims = dict(st.user.to_dict())
+    except Exception:  # no identity at all is simply "not signed in"
+        return None
+    return claims if claims.get("is_logged_in") is True else None
+
+
+def _sso_sign_in(cfg: AuthConfig) -> None:
+    assert cfg.sso is not None
+    claims = _sso_claims(cfg)
+    if claims is None:
+        return
+    state = st.session_state
+    username, name = sso.identity(claims)
+    grant = sso.map_claims(claims, cfg.sso)
+    if grant is None or not username:
+        if state.get(_SSO_DENIED) != username:
+            audit("sign_in", user=username or "(no email)", outcome="denied", method="sso",
+                  detail="no [sso_roles] rule matches")
+            state[_SSO_DENIED] = username
+        return
+    state.update(grant_session(username, name, grant))
+    state[_METHOD] = "sso"
+    state.pop(_SSO_DENIED, None)
+    audit("sign_in", user=username, outcome="success", method="sso")
+
+
+# -- navigation and the sidebar -----------------------------------------------------------------
+def navigation(principal: Principal) -> tuple[list[st.Page], str]:
+    """``(pages, position)`` for ``st.navigation``; draws the account box when signed in.
+
+    Signed out: only the login page — as the default and, hidden, under every other page's URL
+    path. A deep link (``/costs``) therefore opens the login form without a "page not found",
+    and the run after a successful sign-in asks for the same page hash, which is now the real
+    page: the visitor lands where they were going.
+    """
+    specs = pages_for(principal)
+    if not specs:
+        default = next(p for p in PAGES if p.default)
+        pages = [st.Page(LOGIN_PAGE, title="Sign in", icon="🔒", url_path=default.url_path,
+                         default=True)]
+        pages += [st.Page(LOGIN_PAGE, title="Sign in", icon="🔒", url_path=p.url_path,
+                          visibility="hidden") for p in PAGES if not p.default]
+        return pages, "hidden"
+    account_box(principal)
+    has_default = any(p.default for p in specs)
+    return [st.Page(p.path, title=p.title, icon=p.icon, default=p.default or (
+        not has_default and i == 0)) for i, p in enumerate(specs)], "sidebar"
+
+
+def _md(text: str) -> str:
+    """Escape Markdown so a display name from a token or a file is shown, not interpreted."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~$" else c for c in text)
+
+
+def _request_sign_out() -> None:
+    st.session_state[_SIGN_OUT] = True
+
+
+def account_box(principal: Principal) -> None:
+    """"Signed in as" with the sign-out button, at the top of the sidebar.
+
+    A popover rather than a caption: page tests read ``at.caption[-1]`` / ``at.markdown`` for
+    their own footers, and sidebar elements come last in those lists.
+    """
+    name = str(st.session_state.get("name") or principal.username)
+    scope = ("all apps" if principal.apps is None
+             else ", ".join(sorted(principal.apps)) or "no apps")
+    with st.sidebar.popover(f"Signed in as {_md(name)}", icon=":material/account_circle:",
+                            help=f"{principal.username} · role {principal.role} · {scope}",
+                            width="stretch"):
+        st.button("Sign out", key=SIGN_OUT_KEY, on_click=_request_sign_out,
+                  icon=":material/logout:", width="stretch")
+
+
+# -- the login page -----------------------------------------------------------------------------
+def _on_submit() -> None:
+    """Form callback: runs before the script, so this very run already sees the new session."""
+    state = st.session_state
+    username = str(state.get(USER_KEY) or "")
+    password = str(state.get(PASS_KEY) or "")
+    state[PASS_KEY] = ""  # the password never stays in the session
+    try:
+        cfg = load_config(get_runtime())
+    except (AuthConfigError, CredentialsError, CatalogError, SettingsError) as exc:
+        state[_ERROR] = f"Sign-in is not configured: {exc}"
+        return
+    result = sign_in(cfg.credentials, username, password)
+    if not result.ok or result.user is None:
+        state["authentication_status"] = False
+        state[_ERROR] = result.message
+        return
+    state.update(user_session(result.user))
+    state[_METHOD] = "password"
+    state[_PENDING_COOKIE] = _COOKIE_WRITE_RUNS
+    for k in (_ERROR, _PENDING_DELETE, "set", "delete"):  # a new write, a fresh confirmation
+        state.pop(k, None)
+
+
+def login_page() -> None:
+    """The only page a signed-out visitor can reach: the form, and SSO when configured."""
+    cfg = _config_or_stop()
+    state = st.session_state
+    st.title("Central Analytics")
+    error = state.pop(_ERROR, None)
+    if error:
+        st.error(error, icon="🔒")
+    with st.form(FORM_KEY):
+        st.subheader("Sign in")
+        st.text_input("Username", key=USER_KEY, autocomplete="username")
+        st.text_input("Password", type="password", key=PASS_KEY,
+                      autocomplete="current-password")
+        st.form_submit_button("Login", type="primary", on_click=_on_submit)
+    if cfg.sso is not None:
+        _sso_controls(cfg)
+
+
+def _sso_controls(cfg: AuthConfig) -> None:
+    assert cfg.sso is not None
+    denied = st.session_state.get(_SSO_DENIED)
+    if denied:
+        st.warning(f"You are signed in at the identity provider as {denied}, but no "
+                   "[sso_roles] rule gives that account access. Ask an admin.")
+        if st.button("Sign out of SSO", key="sso_logout"):
+            st.session_state.pop(_SSO_DENIED, None)
+            st.logout()
+        return
+    st.divider()
+    available = sso.authlib_available()
+    if not available:
+        st.warning("SSO is configured, but the Authlib package is missing "
+                   "(`pip install Authlib`), so `st.login` cannot run.")
+    if st.button("Sign in with SSO", key="sso_login", icon=":material/key:",
+                 disabled=not available):
+        if cfg.sso.provider:
+            st.login(cfg.sso.provider)
+        else:
+            st.login()
