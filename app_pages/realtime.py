@@ -1,6 +1,27 @@
-"""Realtime page — being built (see the open issue); replaced by the real page before it closes."""
+"""Realtime: the last 15 minutes of one app — key service metrics and every custom metric —
+redrawn in place every few seconds (interval in ``?every=``)."""
 
 import streamlit as st
 
-st.title("Realtime")
-st.info("This page is not built yet.")
+from analytics.ui.context import app_picker, footer, runtime, visible_apps
+from analytics.ui.realtime import ingest_caption, refresh_picker, render_live, stat_picker
+
+rt = runtime()
+[app] = app_picker(visible_apps(rt), allow_all=False)
+every = refresh_picker()
+stat = stat_picker()
+
+st.title(f"Realtime · {app.display_name}")
+refresh = "refresh off" if every is None else f"refresh every {every:g} s"
+st.caption("Last 15 minutes including the current minute · service metrics per minute, custom "
+           f"metrics per 10 s · {refresh}")
+
+
+@st.fragment(run_every=every)
+def live() -> None:
+    render_live(rt, app.id, stat)
+
+
+live()
+ingest_caption(rt)
+footer(rt)

@@ -1,0 +1,170 @@
+"""The local ``MetricSink``: custom business metrics stored in the DuckDB file, keyed like DynamoDB.
+
+Why the same key as the real table: the local endpoint serves the Lambda's own resolver, and a
+retried datapoint must overwrite rather than add *here* exactly as it does on AWS. So the table is
+keyed by ``(metric_id, sort_key)`` with the sort key the Lambda computes (``ts_ms * 10**20 +
+hash(dimensions)``, up to 33 digits, hence HUGEINT) and every write is an ``INSERT OR REPLACE``.
+``write`` returns only after COMMIT, so the resolver's 202 always means "on disk".
+
+The Lambda code lives in ``infra/functions/ingest`` (its own deployment root, modules are
+top-level); :func:`load_ingest_module` puts that folder on ``sys.path`` once and imports from it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+
+from analytics.local.store import LocalStore
+
+log = logging.getLogger(__name__)
+
+INGEST_DIR = Path(__file__).resolve().parents[2] / "infra" / "functions" / "ingest"
+#: The Lambda's ``app.py`` is loaded under this name: plain ``app`` would collide with other
+#: top-level ``app`` modules (the CDK app is one) depending on ``sys.path`` order.
+LAMBDA_APP_MODULE = "central_analytics_ingest_lambda"
+TABLE = "custom_metrics"
+FRAME_COLUMNS = ["metric_id", "sort_key", "ts_ms", "dims", "value", "unit", "app",
+                 "metric_name", "received_ms", "ttl"]
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
+    metric_id VARCHAR NOT NULL,     -- "<app>#<metricName>" (DynamoDB partition key)
+    sort_key HUGEINT NOT NULL,      -- ts_ms * 10^20 + blake2b64(dims) (DynamoDB sort key)
+    ts_ms BIGINT NOT NULL,
+    dims VARCHAR NOT NULL,          -- canonical "Name=Value,..." (escaped), "" for none
+    value DOUBLE NOT NULL,
+    unit VARCHAR,
+    app VARCHAR NOT NULL,
+    metric_name VARCHAR NOT NULL,
+    received_ms BIGINT NOT NULL,    -- when the endpoint accepted it (ingest lag = received - ts)
+    ttl BIGINT NOT NULL,            -- epoch seconds; rows past it are ignored by every reader
+    PRIMARY KEY (metric_id, sort_key)
+);
+"""
+
+_load_lock = threading.Lock()
+
+
+class IngestCodeMissing(RuntimeError):
+    """``infra/functions/ingest`` is not present (e.g. a slim container image)."""
+
+
+def load_ingest_module(name: str) -> ModuleType:
+    """Import one module of the ingest Lambda (``"ingest_keys"``, ``"ingest_http"``, ``"app"``…).
+
+    ``"app"`` is loaded from its file under :data:`LAMBDA_APP_MODULE`; the ``ingest_*`` modules
+    have unique names and are imported normally once the folder is on ``sys.path``.
+    """
+    if not (INGEST_DIR / "app.py").is_file():
+        raise IngestCodeMissing(f"the ingest Lambda code is missing ({INGEST_DIR})")
+    with _load_lock:
+        if str(INGEST_DIR) not in sys.path:
+            sys.path.append(str(INGEST_DIR))
+        if name != "app":
+            return importlib.import_module(name)
+        module = sys.modules.get(LAMBDA_APP_MODULE)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(LAMBDA_APP_MODULE, INGEST_DIR / "app.py")
+            if spec is None or spec.loader is None:
+                raise IngestCodeMissing(f"cannot load {INGEST_DIR / 'app.py'}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[LAMBDA_APP_MODULE] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                sys.modules.pop(LAMBDA_APP_MODULE, None)
+                raise
+        return module
+
+
+def ensure_schema(store: LocalStore) -> None:
+    """Create the ``custom_metrics`` table if needed (idempotent; readers call it too)."""
+    with store.write_lock:
+        store.cursor().execute(SCHEMA)
+
+
+def items_frame(items: Sequence[Any]) -> pd.DataFrame:
+    """``MetricItem``s (ingest_keys) -> the rows :meth:`DuckDBSink.write_frame` stores."""
+    return pd.DataFrame({
+        "metric_id": [i.metric_id for i in items],
+        "sort_key": [str(i.sort_key) for i in items],
+        "ts_ms": [int(i.ts_ms) for i in items],
+        "dims": [i.dims for i in items],
+        "value": [float(i.value) for i in items],
+        "unit": [i.unit for i in items],
+        "app": [i.app for i in items],
+        "metric_name": [i.metric_name for i in items],
+        "received_ms": [int(i.received_at) for i in items],
+        "ttl": [int(i.ttl) for i in items],
+    }, columns=FRAME_COLUMNS)
+
+
+class DuckDBSink:
+    """``MetricSink`` over the local store: idempotent upserts, committed before returning."""
+
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+        self.keys = load_ingest_module("ingest_keys")
+        ensure_schema(store)
+        self.writes = 0  # committed write calls (tests and the bench read it)
+
+    def write(self, items: list[Any]) -> list[int]:
+        """Store ``items`` (``MetricItem``); return the positions NOT written.
+
+        All or nothing: one transaction per call, so on failure every position is reported and
+        the client resends the whole batch (harmless: the upsert is idempotent).
+        """
+        if not items:
+            return []
+        try:
+            unique, _ = self.keys.dedupe(items)
+            self.write_frame(items_frame(unique))
+        except Exception:
+            log.exception("custom metrics: DuckDB write failed")
+            return list(range(len(items)))
+        return []
+
+    def write_frame(self, frame: pd.DataFrame, meta: Mapping[str, str] | None = None) -> int:
+        """Upsert rows with :data:`FRAME_COLUMNS` (``sort_key`` as a decimal string or int) and
+        ``meta`` entries in one transaction; returns the rows written.
+
+        The feeder's watermark goes in ``meta`` so it never runs ahead of the rows it covers.
+        """
+        rows = frame[FRAME_COLUMNS].copy()
+        rows["sort_key"] = rows["sort_key"].astype(str)
+        # DuckDB refuses to upsert one key twice in one statement; the last wins, as in DynamoDB.
+        rows = rows.drop_duplicates(["metric_id", "sort_key"], keep="last")
+        with self.store.write_lock:
+            cur = self.store.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                if len(rows):
+                    cur.register("incoming_custom", rows)
+                    cur.execute(f"""
+                        INSERT OR REPLACE INTO {TABLE}
+                        SELECT metric_id, CAST(sort_key AS HUGEINT), ts_ms, dims, value, unit,
+                               app, metric_name, received_ms, ttl
+                        FROM incoming_custom""")
+                    cur.unregister("incoming_custom")
+                for k, v in (meta or {}).items():
+                    cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [k, v])
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+            self.writes += 1
+        return len(rows)
+
+    def count(self) -> int:
+        """Rows stored (tests, bench)."""
+        return int(self.store.cursor().execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])

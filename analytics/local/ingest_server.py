@@ -1,0 +1,238 @@
+"""The local twin of the ingest API: ``http://127.0.0.1:8787/metrics`` served in-process.
+
+Why a stdlib server running the Lambda's own resolver: the contract (202/400/401/413/422/503,
+validation rules, idempotent keys) must be identical on a laptop and on AWS, so each HTTP request
+becomes an API Gateway HTTP API v2 event and goes through ``build_resolver`` from
+``infra/functions/ingest`` — only the sink (DuckDB instead of DynamoDB) and the credential (a
+bearer token instead of SigV4/IAM) differ. It runs inside the dashboard process because DuckDB
+allows one writer process.
+
+Token: ``INGEST_TOKEN`` from the environment, else ``INGEST_TOKEN`` in secrets.toml (``[analytics]``
+table or top level), else a random token generated on first start, stored in
+``<data dir>/ingest-token`` (mode 600) and printed once. The business-metric feeder reads it
+through the same :func:`ingest_token`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from analytics.catalog import Catalog
+from analytics.local.custom_sink import DuckDBSink, load_ingest_module
+from analytics.settings import Settings
+
+log = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+TOKEN_ENV = "INGEST_TOKEN"
+TOKEN_FILE = "ingest-token"
+#: Bodies up to this size are read and handed to the resolver (which answers 413 above 256 KB
+#: with the real size); anything larger is refused unread so a client cannot make us buffer it.
+READ_CAP_BYTES = 4 * 262_144
+RETENTION_DAYS = 90  # the Lambda's default TTL
+
+
+def _secret_token(settings: Settings) -> str | None:
+    table = settings.secrets.get("analytics")
+    for source in (table if isinstance(table, dict) else {}, settings.secrets):
+        value = source.get(TOKEN_ENV)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def ingest_token(settings: Settings, announce: bool = True) -> tuple[str, str]:
+    """The bearer token of the local endpoint and where it came from (env, secrets or a file).
+
+    The first call without a configured token creates ``<data_dir>/ingest-token`` and, when
+    ``announce``, prints the token once so the operator can copy it into a client.
+    """
+    env = os.environ.get(TOKEN_ENV, "").strip()
+    if env:
+        return env, f"${TOKEN_ENV}"
+    configured = _secret_token(settings)
+    if configured:
+        return configured, "secrets.toml"
+    path = Path(settings.data_dir) / TOKEN_FILE
+    try:
+        existing = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        existing = ""
+    if existing:
+        return existing, str(path)
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(token + "\n")
+    if announce:
+        print(f"Local ingest token generated (stored in {path}): {token}", flush=True)
+    return token, str(path)
+
+
+def quiet_lambda_logs(level: int | str = logging.WARNING) -> None:
+    """Lower the Lambda logger's verbosity (one JSON line per request) for ``make run``/benches."""
+    load_ingest_module("app").logger.setLevel(level)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Translates one HTTP request into a resolver call; never raises into the socket server."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive: a client may send many batches per connection
+    server_version = "CentralAnalyticsIngest/1"
+    timeout = 10  # seconds per socket read: a stalled client cannot hold a thread forever
+    # Headers and body leave in two writes; with Nagle on, a keep-alive client's delayed ACK
+    # holds the body back ~40 ms per request.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        body = b""
+        raw_length = self.headers.get("Content-Length")
+        if raw_length is not None:
+            try:
+                length = int(raw_length)
+                if length < 0:
+                    raise ValueError
+            except ValueError:
+                self._reply_error(400, f"invalid Content-Length {raw_length[:40]!r}", close=True)
+                return
+            if length > READ_CAP_BYTES:
+                self._reply_error(413, f"body is {length} bytes; at most 262144", close=True)
+                return
+            body = self.rfile.read(length)
+        elif self.headers.get("Transfer-Encoding"):
+            self._reply_error(411, "send the body with a Content-Length (no chunked encoding)",
+                              close=True)
+            return
+        try:
+            status, headers, data = self.server.ingest.invoke(
+                self.command, self.path, dict(self.headers.items()), body)
+        except Exception:  # the resolver answers 500 itself; this is a bug in the bridge
+            log.exception("local ingest: request failed")
+            self._reply_error(500, "internal error")
+            return
+        self.server.ingest.count(status)
+        self._reply(status, headers, data)
+
+    def _reply_error(self, status: int, message: str, close: bool = False) -> None:
+        self.server.ingest.count(status)
+        body = json.dumps({"errors": [{"index": None, "field": None, "message": message}]})
+        self._reply(status, {"Content-Type": "application/json"}, body.encode(), close=close)
+
+    def _reply(self, status: int, headers: dict[str, str], data: bytes,
+               close: bool = False) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("local ingest %s - %s", self.address_string(), format % args)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    ingest: IngestServer
+
+
+class IngestServer:
+    """A started local endpoint; ``stop()`` closes the socket and joins the thread."""
+
+    def __init__(self, resolver: Any, token: str, host: str = HOST, port: int = 8787) -> None:
+        self._invoke = load_ingest_module("ingest_http").invoke
+        self.resolver = resolver
+        self.token = token
+        self.statuses: Counter[int] = Counter()  # answers by HTTP status (tests, bench, footer)
+        self._lock = threading.Lock()
+        self._httpd = _Server((host, port), _Handler)  # OSError if the port is taken
+        self._httpd.ingest = self
+        self.host, self.port = host, int(self._httpd.server_address[1])
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="ingest-http",
+                                        kwargs={"poll_interval": 0.2}, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The ``POST`` endpoint."""
+        return f"{self.base_url}/metrics"
+
+    def invoke(self, method: str, path: str, headers: dict[str, str],
+               body: bytes) -> tuple[int, dict[str, str], bytes]:
+        return self._invoke(self.resolver, method, path, headers, body)
+
+    def count(self, status: int) -> None:
+        with self._lock:
+            self.statuses[status] += 1
+
+    def start(self) -> IngestServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+def build_local_resolver(catalog: Catalog, sink: Any, token: str) -> Any:
+    """The Lambda's resolver with the DuckDB sink, bearer-token auth and no EMF output."""
+    lam = load_ingest_module("app")
+    return lam.build_resolver(
+        sink, catalog.ids(), emit_emf=False,
+        authenticate=lam.bearer_authenticator(token),
+        namespaces={a.id: a.namespace for a in catalog.apps},
+        retention_days=RETENTION_DAYS,
+    )
+
+
+def start_ingest_server(catalog: Catalog, settings: Settings, sink: DuckDBSink,
+                        host: str = HOST) -> IngestServer | None:
+    """Start the endpoint on ``settings.ingest_port`` (0 = any free port).
+
+    A taken port is reported and the dashboard runs on without the endpoint, rather than the
+    whole start failing for a side feature.
+    """
+    token, _ = ingest_token(settings)
+    resolver = build_local_resolver(catalog, sink, token)
+    try:
+        server = IngestServer(resolver, token, host, settings.ingest_port)
+    except OSError as exc:
+        log.error("local ingest endpoint not started: cannot listen on %s:%s (%s); set "
+                  "INGEST_PORT to a free port", host, settings.ingest_port, exc.strerror or exc)
+        return None
+    log.info("local ingest endpoint on %s", server.url)
+    return server.start()

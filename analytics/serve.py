@@ -1,0 +1,101 @@
+"""``python -m analytics.serve`` (what ``make run`` runs): the runtime first, then Streamlit.
+
+Why not plain ``streamlit run``: Streamlit builds nothing until the first browser visit, and the
+local ingest endpoint lives in the runtime (DuckDB allows one writer process, so it must share the
+dashboard's process). Building the runtime eagerly here means the endpoint, the simulator and the
+business-metric feeder are up from process start, and the addresses and token can be printed
+before Streamlit's own banner. Streamlit then runs in this same process through its bootstrap
+(the same calls ``streamlit run`` makes), so every session reuses this runtime.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from analytics.runtime import Runtime
+from analytics.settings import ROOT
+
+MAIN_SCRIPT = ROOT / "Home.py"
+
+
+def banner(rt: Runtime, port: int) -> str:
+    """The start-up lines: dashboard URL, backend, ingest endpoint and token, a curl example."""
+    from analytics.local.ingest_server import ingest_token
+    from analytics.local.live_services import ingest_server
+
+    lines = [f"Central Analytics dashboard: http://localhost:{port}",
+             f"Backend: {rt.backend.describe()}"]
+    server = ingest_server(rt)
+    if server is None:
+        if getattr(rt, "local", None) is not None:
+            lines.append("Local ingest endpoint: not running (INGEST_ENABLED=false or the port "
+                         "is taken; see the log above)")
+        return "\n".join(lines)
+    token, source = ingest_token(rt.settings, announce=False)
+    lines += [
+        f"Local ingest endpoint: POST {server.url}  (health: GET {server.base_url}/health)",
+        f"Ingest token ({source}): {token}",
+        f"  curl -X POST {server.url} -H 'Authorization: Bearer {token}' \\",
+        "       -d '{\"applicationId\": \"jobseek\", \"metricName\": \"ApplicationsSent\", "
+        "\"value\": 1}'",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m analytics.serve",
+                                     description="Start the runtime, then the dashboard.")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("DASHBOARD_PORT", "8501")))
+    parser.add_argument("--address", default=None,
+                        help="interface Streamlit listens on (default: its config)")
+    args = parser.parse_args(argv)
+    # Start-up lines of our own modules (history fill, endpoint address, feeder problems);
+    # not the root logger, whose other users (the audit log) print for themselves.
+    ours = logging.getLogger("analytics")
+    if not ours.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+
+    from analytics.catalog import CatalogError
+    from analytics.runtime import get_runtime
+    from analytics.settings import SettingsError
+
+    try:
+        rt = get_runtime()
+    except (CatalogError, SettingsError) as exc:
+        print(f"Configuration error — {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    atexit.register(rt.stop)
+    if rt.local is not None:
+        from analytics.local.custom_sink import IngestCodeMissing
+        from analytics.local.ingest_server import quiet_lambda_logs
+
+        # One JSON line per accepted request is too chatty for a terminal; INGEST_LOG_LEVEL=INFO
+        # brings them back.
+        with contextlib.suppress(IngestCodeMissing):
+            quiet_lambda_logs(os.environ.get("INGEST_LOG_LEVEL", "WARNING").upper())
+    print(banner(rt, args.port), flush=True)
+
+    from streamlit import config as st_config
+    from streamlit.web import bootstrap
+
+    flags: dict[str, object] = {"server_port": args.port}
+    if args.address:
+        flags["server_address"] = args.address
+    # What `streamlit run` does before bootstrap.run: remember the main script (config and
+    # secrets are looked up next to it) and load config.toml overlaid with the flags.
+    st_config._main_script_path = str(MAIN_SCRIPT)
+    bootstrap.load_config_options(flag_options=flags)
+    bootstrap.run(str(MAIN_SCRIPT), False, [], flags)
+
+
+if __name__ == "__main__":
+    main()

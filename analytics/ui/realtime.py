@@ -1,0 +1,130 @@
+"""Streamlit helpers of the Realtime page: the refresh picker and the live panel.
+
+The page wraps :func:`render_live` in ``st.fragment(run_every=...)``; the function itself holds
+all the drawing logic so tests can call it directly (under AppTest the fragment timer never
+fires). Every refresh reads through :func:`analytics.custom_metrics.realtime_view`, i.e. the
+shared cache with the 2-second ``realtime`` TTL.
+"""
+
+from __future__ import annotations
+
+import time
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics.cache import UpstreamError
+from analytics.custom_metrics import Panel, RealtimeView, realtime_view
+from analytics.runtime import Runtime
+from analytics.specs import BASIC_STATS
+from analytics.ui.context import freshness, show_upstream_error
+from analytics.ui.fmt import age
+
+EVERY_PARAM = "every"
+#: Refresh choices (URL value -> seconds; None = no automatic refresh).
+REFRESH_OPTIONS: dict[str, float | None] = {"off": None, "2s": 2.0, "5s": 5.0, "10s": 10.0,
+                                            "30s": 30.0}
+DEFAULT_EVERY = "5s"
+AUTO = "auto"
+STAT_OPTIONS = [AUTO, *BASIC_STATS, "p50", "p90", "p95", "p99"]
+_LABELS = {"off": "Off", "2s": "2 s", "5s": "5 s", "10s": "10 s", "30s": "30 s"}
+
+
+def refresh_picker(key: str = "rt_every") -> float | None:
+    """Sidebar choice of the refresh interval, kept in ``?every=``; returns seconds or None."""
+    wanted = st.query_params.get(EVERY_PARAM, DEFAULT_EVERY)
+    options = list(REFRESH_OPTIONS)
+    if wanted not in REFRESH_OPTIONS:
+        st.sidebar.warning(f"?{EVERY_PARAM}={wanted[:20]} is not one of {', '.join(options)}; "
+                           f"refreshing every {_LABELS[DEFAULT_EVERY]}.")
+        wanted = DEFAULT_EVERY
+    choice = st.sidebar.selectbox("Refresh every", options, index=options.index(wanted),
+                                  key=key, format_func=_LABELS.__getitem__)
+    st.query_params[EVERY_PARAM] = choice
+    return REFRESH_OPTIONS[choice]
+
+
+def stat_picker(key: str = "rt_stat") -> str | None:
+    """Sidebar choice of the custom metrics' statistic; None = each metric's default."""
+    choice = st.sidebar.selectbox(
+        "Custom metric statistic", STAT_OPTIONS, key=key,
+        help="auto: Sum for counts, Average for gauges (such as active users) and other units")
+    return None if choice == AUTO else choice
+
+
+def panel_figure(panel: Panel, view: RealtimeView) -> go.Figure:
+    """A compact plotly line chart of one panel over the view's window."""
+    fig = go.Figure()
+    for label, s in panel.lines.items():
+        fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), mode="lines+markers", name=label,
+                                 marker={"size": 4}, hovertemplate="%{x|%H:%M:%S} %{y:,.4g}"))
+    fig.update_layout(
+        title={"text": panel.title, "font": {"size": 14}}, height=250,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=len(panel.lines) > 1,
+        legend={"orientation": "h", "y": -0.25}, yaxis_title=panel.unit or None,
+        xaxis={"range": [view.start, view.end], "tickformat": "%H:%M"}, uirevision=panel.key,
+    )
+    return fig
+
+
+def _draw_panels(panels: list[Panel], view: RealtimeView, per_row: int) -> None:
+    for row in range(0, len(panels), per_row):
+        cols = st.columns(per_row)
+        for col, panel in zip(cols, panels[row:row + per_row], strict=False):
+            with col:
+                if panel.empty:
+                    st.caption(f"**{panel.title}** — no datapoint in the last 15 minutes")
+                else:
+                    st.plotly_chart(panel_figure(panel, view), key=f"rt_{panel.key}",
+                                    config={"displayModeBar": False})
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f} ms"
+
+
+def freshness_row(view: RealtimeView, now: float | None = None) -> None:
+    """Last datapoint age and the measured ingest lag of the custom metrics."""
+    latest = view.latest
+    ago = latest.age_s(now)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Last datapoint", "none yet" if ago is None else f"{age(ago)} ago", border=True,
+              help="Newest custom-metric timestamp of this app, measured when drawn")
+    c2.metric("Ingest lag p50", _ms(latest.lag_p50_ms), border=True,
+              help="receivedAt − timestamp over the window: time from the app's clock to the "
+                   "ingest endpoint accepting the datapoint")
+    c3.metric("Ingest lag p95", _ms(latest.lag_p95_ms), border=True)
+    c4.metric("Datapoints (15 min)", f"{latest.points:,}", border=True,
+              help=f"{len(latest.metrics)} custom metrics")
+
+
+def render_live(rt: Runtime, app_id: str, stat: str | None = None,
+                now: float | None = None) -> RealtimeView | None:
+    """Draw one refresh of the Realtime panel (the fragment's body); returns what it drew."""
+    try:
+        view = realtime_view(rt, app_id, stat=stat)
+    except UpstreamError as exc:
+        show_upstream_error(exc)
+        return None
+    freshness_row(view, now)
+    st.subheader("Service metrics")
+    _draw_panels(view.service, view, per_row=2)
+    st.subheader("Custom metrics")
+    if not view.custom:
+        st.info(f"{view.app.display_name} has not sent any custom metric yet. See "
+                "docs/realtime.md for how an app records one.")
+    _draw_panels(view.custom, view, per_row=2)
+    freshness(view.fetched_at, view.stale, view.error)
+    st.caption(f"Window {view.start:%H:%M} → {view.end:%H:%M} UTC · drawn at "
+               f"{time.strftime('%H:%M:%S', time.gmtime(now or time.time()))} UTC")
+    return view
+
+
+def ingest_caption(rt: Runtime) -> None:
+    """Where apps send custom metrics (the local endpoint on the local backend)."""
+    from analytics.local.live_services import ingest_server
+
+    server = ingest_server(rt)
+    if server is not None:
+        st.caption(f"Local ingest endpoint: `POST {server.url}` (bearer token: `INGEST_TOKEN` or "
+                   f"`{rt.settings.data_dir}/ingest-token`)")

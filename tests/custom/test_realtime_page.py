@@ -1,0 +1,165 @@
+"""The Realtime page (through Home.py, signed in), its fragment body, and its cache behaviour."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from analytics import custom_metrics as cm
+from analytics.cache import QueryCache
+from analytics.runtime import Runtime
+from analytics.ui.realtime import render_live
+from tests.custom.conftest import AwsSide, http_post, metric
+from tests.helpers import signed_in_app
+
+PAGE = "app_pages/realtime.py"
+
+
+@pytest.fixture
+def fresh(installed: Runtime, server: Any, token: str) -> Runtime:
+    """The installed runtime with datapoints sent just now (the history ends at its start)."""
+    now = int(time.time() * 1000)
+    batch = [metric(metricName=m, value=v, timestamp=now - 1500, dimensions=d)
+             for m, v, d in (("JobSearches", 9, [{"name": "Plan", "value": "free"}]),
+                             ("ApplicationsSent", 2, [{"name": "Plan", "value": "pro"}]),
+                             ("ActiveUsers", 7012, None))]
+    assert http_post(server.url, {"metrics": batch}, token)[0] == 202
+    return installed
+
+
+def chart_titles(at: Any) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def test_the_page_draws_service_and_every_custom_metric(fresh: Runtime) -> None:
+    at = signed_in_app(PAGE, query={"app": "jobseek"}).run()
+    assert not at.exception
+    titles = chart_titles(at)
+    assert titles[:4] == ["Requests per minute", "5xx errors per minute", "p95 latency",
+                          "Lambda errors and throttles per minute"]
+    # Every custom metric of the app, its active users first (other tests of this folder add
+    # metrics of their own to the shared store, hence the listing).
+    names = cm.list_custom_metrics(fresh, "jobseek")
+    assert len(titles) == 4 + len(names)
+    assert titles[4] == "ActiveUsers · Average per 10 s"
+    assert {"ApplicationsSent · Sum per 10 s", "JobSearches · Sum per 10 s"} <= set(titles)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Last datapoint"].endswith("s ago")
+    assert metrics["Ingest lag p50"].endswith(" ms")
+    assert at.title[0].value == "Realtime · JobSeek"
+    assert at.query_params["every"] == "5s"
+    spec = json.loads(at.get("plotly_chart")[titles.index("JobSearches · Sum per 10 s")]
+                      .proto.spec)
+    assert {t["name"] for t in spec["data"]} == {"Plan=free", "Plan=pro"}
+
+
+def test_interval_and_statistic_are_selectable(fresh: Runtime) -> None:
+    at = signed_in_app(PAGE, query={"app": "ilikeyacut", "every": "2s"}).run()
+    assert not at.exception
+    assert at.selectbox(key="rt_every").value == "2s"
+    assert "refresh every 2 s" in at.caption[0].value
+    at.selectbox(key="rt_every").select("off")
+    at.selectbox(key="rt_stat").select("Maximum")
+    at.run()
+    assert not at.exception
+    assert at.query_params["every"] == "off"
+    assert "refresh off" in at.caption[0].value
+    assert "HaircutsGenerated · Maximum per 10 s" in chart_titles(at)
+
+
+def test_a_bad_interval_in_the_url_falls_back_with_a_warning(fresh: Runtime) -> None:
+    at = signed_in_app(PAGE, query={"app": "jobseek", "every": "1ms"}).run()
+    assert not at.exception
+    assert "not one of off, 2s, 5s, 10s, 30s" in at.sidebar.warning[0].value
+    assert at.selectbox(key="rt_every").value == "5s"
+
+
+def test_a_user_only_sees_their_apps(fresh: Runtime) -> None:
+    at = signed_in_app(PAGE, query={"app": "jobseek"}, role="viewer", apps=["ilikeyacut"]).run()
+    assert not at.exception
+    assert at.title[0].value == "Realtime · iLikeYaCut"
+    assert not any("JobSearches" in t for t in chart_titles(at))
+
+
+def test_the_fragment_body_draws_the_fresh_point(fresh: Runtime) -> None:
+    # Under AppTest the run_every timer never fires: call the fragment's function directly.
+    now = time.time()
+    view = render_live(fresh, "jobseek", now=now)
+    assert view is not None
+    by_title = {p.title: p for p in view.custom}
+    searches = by_title["JobSearches · Sum per 10 s"].lines["Plan=free"]
+    assert searches.iloc[-1] >= 9.0
+    assert view.latest.age_s(now) is not None and view.latest.age_s(now) < 10
+    assert view.start < datetime.now(UTC) <= view.end
+    assert (view.end - view.start).total_seconds() == 15 * 60
+
+
+def counting_runtime(base: Runtime, clock: list[float]) -> Runtime:
+    return Runtime(base.settings, base.catalog, base.backend, QueryCache(clock=lambda: clock[0]))
+
+
+def test_two_refreshes_within_the_ttl_make_one_upstream_call(fresh: Runtime) -> None:
+    clock = [time.time()]
+    rt = counting_runtime(fresh, clock)
+    now = datetime.now(UTC)
+    cm.realtime_view(rt, "jobseek", now=now)
+    first = dict(rt.cache.snapshot()["upstream_calls"])
+    per_view = 2 + len(cm.list_custom_metrics(rt, "jobseek"))  # service + latest + 1 per metric
+    assert first == {"realtime": per_view, "discovery": 1}
+    clock[0] += 1.5
+    cm.realtime_view(rt, "jobseek", now=now)
+    assert rt.cache.snapshot()["upstream_calls"] == first
+    clock[0] += 1.0  # past the 2 s realtime TTL, inside the listing's 5 minutes
+    cm.realtime_view(rt, "jobseek", now=now)
+    assert rt.cache.snapshot()["upstream_calls"] == {"realtime": 2 * per_view, "discovery": 1}
+
+
+def test_fifty_tabs_cost_the_upstream_calls_of_one(fresh: Runtime) -> None:
+    rt = counting_runtime(fresh, [time.time()])
+    now = datetime.now(UTC)
+    barrier = threading.Barrier(50)
+    errors: list[BaseException] = []
+
+    def tab() -> None:
+        try:
+            barrier.wait()
+            cm.realtime_view(rt, "jobseek", now=now)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tab) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    per_view = 2 + len(cm.list_custom_metrics(rt, "jobseek"))
+    assert rt.cache.snapshot()["upstream_calls"] == {"realtime": per_view, "discovery": 1}
+
+
+def test_on_aws_many_tabs_make_the_aws_calls_of_one(aws: AwsSide) -> None:
+    aws.emf_copy("JobSeek/Business", ["JobSearches"])
+    now = int(time.time() * 1000)
+    assert aws.post({"metrics": [metric(metricName="JobSearches", timestamp=now - 1000)]})[0] \
+        == 202
+    when = datetime.now(UTC)
+    threads = [threading.Thread(target=cm.realtime_view, args=(aws.rt, "jobseek", when))
+               for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    calls = aws.rt.cache.snapshot()["aws_calls"]
+    # one GetMetricData, one ListMetrics, and per metric (ActiveUsers, JobSearches) one Query
+    # for the latest points and one for the series
+    assert calls == {"cloudwatch.GetMetricData": 1, "cloudwatch.ListMetrics": 1,
+                     "dynamodb.Query": 4}
+    view = cm.realtime_view(aws.rt, "jobseek", now=when)
+    assert [p.title for p in view.custom] == ["ActiveUsers · Average per 10 s",
+                                              "JobSearches · Sum per 10 s"]
+    assert view.custom[1].lines["Plan=pro"].sum() == 3.0
