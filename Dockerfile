@@ -33,4 +33,6 @@ EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; r = urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=4); sys.exit(0 if r.status == 200 else 1)"]
 
-CMD ["streamlit", "run", "Home.py", "--server.headless=true", "--server.port=8501", "--server.address=0.0.0.0"]
+# STREAMLIT_SECRETS_TOML (the SSO [auth] section, from Secrets Manager) becomes
+# ~/.streamlit/secrets.toml, then `streamlit run Home.py` headless on the ALB's port.
+CMD ["sh", "-c", "python -m analytics.secrets_file && exec streamlit run Home.py --server.headless=true --server.port=8501 --server.address=0.0.0.0"]

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from analytics.runtime import Runtime
+from analytics.secrets_file import write_secrets_from_env
 from analytics.settings import ROOT
 
 MAIN_SCRIPT = ROOT / "Home.py"
@@ -55,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--address", default=None,
                         help="interface Streamlit listens on (default: its config)")
     args = parser.parse_args(argv)
+    write_secrets_from_env()
     # Start-up lines of our own modules (history fill, endpoint address, feeder problems);
     # not the root logger, whose other users (the audit log) print for themselves.
     ours = logging.getLogger("analytics")

@@ -22,15 +22,14 @@ from bench.common import ROOT, local_runtime, median_time
 
 
 def render_figures(rt: Runtime, preset: str) -> None:
-    from streamlit.testing.v1 import AppTest
+    from tests.helpers import signed_in_app  # a signed-in session, as the page tests use
 
     set_runtime(rt)
 
     def view() -> None:
-        at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=120)
-        at.query_params["range"] = preset
-        at.run()
+        at = signed_in_app(query={"range": preset}, timeout=120).run()
         assert not at.exception, at.exception
+        assert len(at.metric) == 5 * len(rt.catalog.apps), "Overview did not render its tiles"
 
     def calls() -> int:
         return sum(rt.cache.snapshot()["upstream_calls"].values())

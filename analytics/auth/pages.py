@@ -31,11 +31,11 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("app_pages/overview.py", "Overview", "🏠", default=True),
-    PageSpec("app_pages/performance.py", "Performance", "⏱️"),
-    PageSpec("app_pages/realtime.py", "Realtime", "📡"),
-    PageSpec("app_pages/alarms.py", "Alarms", "🚨"),
-    PageSpec("app_pages/costs.py", "Costs", "💰"),
+    PageSpec("app_pages/overview.py", "Overview", ":material/dashboard:", default=True),
+    PageSpec("app_pages/performance.py", "Performance", ":material/speed:"),
+    PageSpec("app_pages/realtime.py", "Realtime", ":material/sensors:"),
+    PageSpec("app_pages/alarms.py", "Alarms", ":material/notifications_active:"),
+    PageSpec("app_pages/costs.py", "Costs", ":material/payments:"),
 )
 LOGIN_PAGE = "app_pages/login.py"
 

@@ -263,9 +263,10 @@ def navigation(principal: Principal) -> tuple[list[st.Page], str]:
     specs = pages_for(principal)
     if not specs:
         default = next(p for p in PAGES if p.default)
-        pages = [st.Page(LOGIN_PAGE, title="Sign in", icon="🔒", url_path=default.url_path,
+        lock = ":material/lock:"
+        pages = [st.Page(LOGIN_PAGE, title="Sign in", icon=lock, url_path=default.url_path,
                          default=True)]
-        pages += [st.Page(LOGIN_PAGE, title="Sign in", icon="🔒", url_path=p.url_path,
+        pages += [st.Page(LOGIN_PAGE, title="Sign in", icon=lock, url_path=p.url_path,
                           visibility="hidden") for p in PAGES if not p.default]
         return pages, "hidden"
     account_box(principal)

@@ -81,10 +81,12 @@ def test_healthcheck_uses_python_urllib_on_streamlit_health() -> None:
 
 def test_cmd_runs_streamlit_headless_on_8501() -> None:
     (cmd,) = [args for op, args in _instructions() if op == "CMD"]
-    assert json.loads(cmd) == [
-        "streamlit", "run", "Home.py", "--server.headless=true", "--server.port=8501",
-        "--server.address=0.0.0.0",
-    ]
+    shell, flag, script = json.loads(cmd)
+    assert (shell, flag) == ("sh", "-c")
+    first, run = script.split(" && ")
+    assert first == "python -m analytics.secrets_file"
+    assert run == ("exec streamlit run Home.py --server.headless=true --server.port=8501 "
+                   "--server.address=0.0.0.0")
     assert ("EXPOSE", "8501") in _instructions()
 
 

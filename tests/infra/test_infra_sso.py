@@ -63,3 +63,15 @@ def test_oidc_app_client_uses_authorization_code(on: Synth, custom: Synth) -> No
     assert custom.props("AWS::Cognito::UserPoolDomain")["Domain"] == "acme-analytics"
     assert on.props("AWS::Cognito::UserPoolDomain")["Domain"] == "central-analytics-production"
     assert {"SsoIssuerUrl", "SsoClientId", "SsoDomain"} <= set(on.tpl["Outputs"])
+
+
+def _container_secret_names(s: Synth) -> set[str]:
+    task = s.props("AWS::ECS::TaskDefinition")
+    return {sec["Name"] for c in task["ContainerDefinitions"] for sec in c.get("Secrets", [])}
+
+
+def test_streamlit_auth_secret_only_with_sso(on: Synth, off: Synth) -> None:
+    assert "STREAMLIT_SECRETS_TOML" in _container_secret_names(on)
+    assert "STREAMLIT_SECRETS_TOML" not in _container_secret_names(off)
+    assert len(on.resources("AWS::SecretsManager::Secret")) == 3
+    assert len(off.resources("AWS::SecretsManager::Secret")) == 2

@@ -117,7 +117,20 @@ class DashboardService(Construct):
             description="Central Analytics: dashboard users, YAML (AUTH_CREDENTIALS_YAML)",
             secret_string_value=cdk.SecretValue.unsafe_plain_text(CREDENTIALS_PLACEHOLDER),
         )
-        for secret in (self.cookie_key, self.credentials):
+        # With SSO on, Streamlit's [auth] section (client secret, cookie secret) must reach the
+        # container as a file: the entrypoint writes this value to ~/.streamlit/secrets.toml.
+        self.streamlit_secrets: secretsmanager.Secret | None = None
+        if cfg.sso:
+            self.streamlit_secrets = secretsmanager.Secret(
+                self,
+                "StreamlitSecrets",
+                description="Central Analytics: secrets.toml with the OIDC [auth] section "
+                "(STREAMLIT_SECRETS_TOML); fill from the stack's Sso* outputs",
+                secret_string_value=cdk.SecretValue.unsafe_plain_text("# fill in [auth]\n"),
+            )
+        for secret in (self.cookie_key, self.credentials, self.streamlit_secrets):
+            if secret is None:
+                continue
             acknowledge(
                 secret,
                 "AwsSolutions-SMG4",
@@ -220,6 +233,8 @@ class DashboardService(Construct):
                 secrets={
                     "AUTH_COOKIE_KEY": ecs.Secret.from_secrets_manager(self.cookie_key),
                     "AUTH_CREDENTIALS_YAML": ecs.Secret.from_secrets_manager(self.credentials),
+                    **({"STREAMLIT_SECRETS_TOML": ecs.Secret.from_secrets_manager(
+                        self.streamlit_secrets)} if self.streamlit_secrets else {}),
                 },
             ),
         )
