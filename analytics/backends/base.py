@@ -1,12 +1,12 @@
 """The backend protocol: what every page may ask, answered alike by ``aws`` and ``local``.
 
 Pages never see which backend is live; the contract tests in ``tests/backends`` run the same
-cases against both. This module holds the metric protocol; each other concern declares its
-protocol beside its data-layer module — :class:`analytics.alarms.AlarmsBackend`,
-:class:`analytics.custom_metrics.CustomMetricsSource`,
-:class:`analytics.coldstarts.ColdStartSource`, the Cost Explorer trio used by :mod:`analytics.cost_queries` and ``discover_resources`` used by
-:mod:`analytics.discovery` — and ``tests/backends/test_protocol_parity.py`` checks that both
-backends implement all of them with the same parameters.
+cases against both. This module holds the metric protocol. Each other concern declares its
+protocol beside its data-layer module: ``analytics.alarms.AlarmsBackend``,
+``analytics.custom_metrics.CustomMetricsSource``, ``analytics.coldstarts.ColdStartSource``, the
+Cost Explorer trio used by ``analytics.cost_queries`` and ``discover_resources`` used by
+``analytics.discovery``. ``tests/backends/test_protocol_parity.py`` checks that both backends
+implement all of them with the same parameters.
 """
 
 from __future__ import annotations
