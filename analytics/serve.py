@@ -84,6 +84,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         # brings them back.
         with contextlib.suppress(IngestCodeMissing):
             quiet_lambda_logs(os.environ.get("INGEST_LOG_LEVEL", "WARNING").upper())
+    # Load sign-in settings now, so a first local run prints its generated admin password here,
+    # at start-up, instead of at the first page load; a bad setting is shown on the page too.
+    from analytics.auth.config import AuthConfigError, load_auth_config
+
+    try:
+        load_auth_config(rt.settings.backend, rt.settings.data_dir, rt.settings.secrets)
+    except AuthConfigError as exc:
+        print(f"Sign-in is not configured safely — {exc}", file=sys.stderr)
     print(banner(rt, args.port), flush=True)
 
     from streamlit import config as st_config
