@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 DATA_SELECTORS = ('[data-testid="stMetric"]', '[data-testid="stPlotlyChart"]',
                   '[data-testid="stDataFrame"]', '[data-testid="stTable"]')
 PAGE_PATHS = ["" if p.default else p.url_path for p in PAGES]
-TIMEOUT_MS = 30_000
+TIMEOUT_MS = 60_000  # generous: CI shares 2 cores with the server and the browser
 
 
 def _login_form(page: Page) -> None:
