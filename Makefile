@@ -20,7 +20,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 ## Start the dashboard on http://localhost:8501 (local backend unless AWS is configured).
 run: $(VENV)/.runtime
-	$(BIN)/python -m analytics.serve
+	$(BIN)/python -m analytics.ui.serve
 
 ## Lint and run the whole test suite (the infra tests also drive the npm CDK CLI).
 test: $(VENV)/.dev node_modules/.bin/cdk

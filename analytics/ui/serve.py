@@ -1,4 +1,4 @@
-"""``python -m analytics.serve`` (what ``make run`` runs): the runtime first, then Streamlit.
+"""``python -m analytics.ui.serve`` (what ``make run`` runs): the runtime first, then Streamlit.
 
 Why not plain ``streamlit run``: Streamlit builds nothing until the first browser visit, and the
 local ingest endpoint lives in the runtime (DuckDB allows one writer process, so it must share the
@@ -50,7 +50,7 @@ def banner(rt: Runtime, port: int) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m analytics.serve",
+    parser = argparse.ArgumentParser(prog="python -m analytics.ui.serve",
                                      description="Start the runtime, then the dashboard.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("DASHBOARD_PORT", "8501")))
     parser.add_argument("--address", default=None,

@@ -1,4 +1,5 @@
-"""``python -m analytics.serve``: the runtime (and so the ingest endpoint) before Streamlit, in the
+"""``python -m analytics.ui.serve``: the runtime (and so the ingest endpoint) before Streamlit,
+in the
 same process. Streamlit's bootstrap is replaced by a recorder: starting a real server is what
 ``make run`` is for."""
 
@@ -10,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from analytics import serve
 from analytics.local import ingest_server as ingest_server_mod
 from analytics.runtime import Runtime
+from analytics.ui import serve
 
 
 def test_banner_names_the_dashboard_endpoint_token_and_a_curl(custom_rt: Runtime, server: Any,
