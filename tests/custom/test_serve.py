@@ -1,7 +1,6 @@
 """``python -m analytics.ui.serve``: the runtime (and so the ingest endpoint) before Streamlit,
-in the
-same process. Streamlit's bootstrap is replaced by a recorder: starting a real server is what
-``make run`` is for."""
+in the same process. Streamlit's bootstrap is replaced by a recorder: starting a real server is
+what ``make run`` is for."""
 
 from __future__ import annotations
 
