@@ -207,8 +207,13 @@ def load_catalog(path: str | Path) -> Catalog:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise CatalogError(f"{p}: cannot read the app catalog ({exc.strerror})") from exc
+    return parse_catalog_text(text, p)
+
+
+def parse_catalog_text(text: str, path: Path) -> Catalog:
+    """Parse and validate catalog TOML text read from ``path`` (named in every error)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{p}: not valid TOML: {exc}") from exc
-    return parse_catalog(data, p)
+        raise CatalogError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_catalog(data, path)

@@ -57,8 +57,10 @@ def test_catalog_matches_apps_toml() -> None:
 
 
 def test_catalog_rejects_bad_api_kind() -> None:
-    with pytest.raises(CatalogError, match="kind"):
-        parse_catalog('[apps.x]\n[apps.x.resources]\napis = [{id="a", name="b", kind="soap"}]\n')
+    # The stack validates apps.toml with the dashboard's own rules and messages.
+    with pytest.raises(CatalogError, match=r"app 'demo', field 'resources.apis\[0\].kind'"):
+        parse_catalog('[apps.demo]\n[apps.demo.resources]\n'
+                      'apis = [{id="a", name="b", kind="soap"}]\n')
     with pytest.raises(CatalogError):
         parse_catalog("title = 'no apps'\n")
 

@@ -1,22 +1,25 @@
 """The slice of ``apps.toml`` the infrastructure needs: APIs, Lambda names and alarm prefixes.
 
-The CDK app deliberately does not import the dashboard's ``analytics`` package: the CDK
-virtualenv and the container image have different dependencies, and a refactor of the dashboard
-must never break a deployment. The parsing here is small and strict on the fields it uses.
+It reads the catalog through the dashboard's own :mod:`analytics.catalog` (stdlib only, no
+dashboard dependencies), so a catalog the dashboard rejects can never be deployed, and every
+error names the file, the app and the field the same way. The stack only needs a small, stable
+view of it, which the dataclasses below are.
 """
 
 from __future__ import annotations
 
-import tomllib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-API_KINDS = ("http", "rest")
+_REPO = Path(__file__).resolve().parents[3]
+if str(_REPO) not in sys.path:  # `cdk synth` runs from infra/cdk
+    sys.path.append(str(_REPO))
 
+from analytics.catalog import Catalog, CatalogError, parse_catalog_text  # noqa: E402
+from analytics.catalog import load_catalog as _load  # noqa: E402
 
-class CatalogError(ValueError):
-    """``apps.toml`` lacks a field the stack needs; the message names the app and the field."""
+__all__ = ["CatalogApi", "CatalogApp", "CatalogError", "load_catalog", "parse_catalog"]
 
 
 @dataclass(frozen=True)
@@ -40,51 +43,28 @@ class CatalogApp:
     lambdas: tuple[str, ...]
 
 
-def _api(app_id: str, raw: Any) -> CatalogApi:
-    if not isinstance(raw, dict):
-        raise CatalogError(f"apps.{app_id}.resources.apis: each entry must be a table")
-    kind = str(raw.get("kind", "http"))
-    if kind not in API_KINDS:
-        raise CatalogError(f"apps.{app_id}.resources.apis: kind={kind!r}, expected {API_KINDS}")
-    for key in ("id", "name"):
-        if not raw.get(key):
-            raise CatalogError(f"apps.{app_id}.resources.apis: entry without {key!r}")
-    return CatalogApi(
-        id=str(raw["id"]),
-        name=str(raw["name"]),
-        kind=kind,
-        stage=str(raw.get("stage", "$default" if kind == "http" else "prod")),
+def _view(catalog: Catalog) -> tuple[CatalogApp, ...]:
+    """Apps sorted by id (stable construct ids across synths)."""
+    return tuple(
+        CatalogApp(
+            id=a.id,
+            alarm_prefix=a.alarm_prefix or f"{a.id}-",
+            namespace=a.namespace,
+            apis=tuple(CatalogApi(p.id, p.name, p.kind, p.stage) for p in a.resources.apis),
+            lambdas=a.resources.lambdas,
+        )
+        for a in sorted(catalog.apps, key=lambda a: a.id)
     )
 
 
-def parse_catalog(text: str) -> tuple[CatalogApp, ...]:
-    """Parse catalog TOML text into apps sorted by id (stable construct ids across synths)."""
-    data = tomllib.loads(text)
-    apps_raw = data.get("apps")
-    if not isinstance(apps_raw, dict) or not apps_raw:
-        raise CatalogError("apps.toml: no [apps.<id>] tables")
-    apps: list[CatalogApp] = []
-    for app_id in sorted(apps_raw):
-        body = apps_raw[app_id]
-        resources = body.get("resources", {}) or {}
-        prefix = str(body.get("alarm_prefix") or f"{app_id}-")
-        apps.append(
-            CatalogApp(
-                id=app_id,
-                alarm_prefix=prefix,
-                namespace=str(body.get("namespace") or ""),
-                apis=tuple(_api(app_id, a) for a in resources.get("apis", [])),
-                lambdas=tuple(str(fn) for fn in resources.get("lambdas", [])),
-            )
-        )
-    return tuple(apps)
+def parse_catalog(text: str, path: Path = Path("apps.toml")) -> tuple[CatalogApp, ...]:
+    """Parse catalog TOML text (validated exactly as the dashboard validates it)."""
+    return _view(parse_catalog_text(text, path))
 
 
 def load_catalog(path: Path) -> tuple[CatalogApp, ...]:
     """Read and parse the catalog file; a missing file is an error, not an empty catalog."""
-    if not path.is_file():
-        raise CatalogError(f"{path}: catalog not found (pass -c catalog_path=...)")
-    return parse_catalog(path.read_text(encoding="utf-8"))
+    return _view(_load(path))
 
 
 def app_namespaces(apps: tuple[CatalogApp, ...]) -> str:
