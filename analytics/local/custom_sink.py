@@ -144,10 +144,8 @@ class DuckDBSink:
         rows["sort_key"] = rows["sort_key"].astype(str)
         # DuckDB refuses to upsert one key twice in one statement; the last wins, as in DynamoDB.
         rows = rows.drop_duplicates(["metric_id", "sort_key"], keep="last")
-        with self.store.write_lock:
-            cur = self.store.cursor()
-            cur.execute("BEGIN TRANSACTION")
-            try:
+        with self.store.write_lock:  # re-entrant: the counter moves with the commit
+            with self.store.transaction(meta) as cur:
                 if len(rows):
                     cur.register("incoming_custom", rows)
                     cur.execute(f"""
@@ -156,12 +154,6 @@ class DuckDBSink:
                                app, metric_name, received_ms, ttl
                         FROM incoming_custom""")
                     cur.unregister("incoming_custom")
-                for k, v in (meta or {}).items():
-                    cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [k, v])
-                cur.execute("COMMIT")
-            except Exception:
-                cur.execute("ROLLBACK")
-                raise
             self.writes += 1
         return len(rows)
 

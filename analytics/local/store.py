@@ -8,7 +8,8 @@ CloudWatch does from raw values. Series are normalised into a small ``series`` t
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -94,21 +95,31 @@ class LocalStore:
             "ts_ms": frame["ts_ms"].astype("int64").to_numpy(),
             "value": frame["value"].astype("float64").to_numpy(),
         })
+        with self.transaction(meta) as cur:
+            if len(rows):
+                cur.register("new_rows", rows)
+                cur.execute("INSERT INTO samples SELECT series_id, ts_ms, value FROM new_rows")
+                cur.unregister("new_rows")
+        return len(rows)
+
+    @contextmanager
+    def transaction(self, meta: dict[str, str] | None = None
+                    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One write transaction under the write lock; ``meta`` keys are written in it too.
+
+        Rolled back on any error, so data and the watermarks describing it move together.
+        """
         with self.write_lock:
             cur = self.cursor()
             cur.execute("BEGIN TRANSACTION")
             try:
-                if len(rows):
-                    cur.register("new_rows", rows)
-                    cur.execute("INSERT INTO samples SELECT series_id, ts_ms, value FROM new_rows")
-                    cur.unregister("new_rows")
+                yield cur
                 for k, v in (meta or {}).items():
                     cur.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [k, v])
                 cur.execute("COMMIT")
             except Exception:
                 cur.execute("ROLLBACK")
                 raise
-        return len(rows)
 
     def get_meta(self, key: str) -> str | None:
         row = self.cursor().execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
