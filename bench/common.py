@@ -5,7 +5,8 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from analytics.cache import QueryCache
@@ -36,3 +37,23 @@ def median_time(fn: Callable[[], object], runs: int = 5,
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+@contextmanager
+def moto_runtime() -> Iterator[Runtime]:
+    """An aws-backend runtime on moto (us-east-1, empty account, fresh cache) for call counts."""
+    import os
+
+    from moto import mock_aws
+
+    from analytics.backends.aws import AwsBackend
+    from analytics.backends.aws_clients import AwsClients
+    from analytics.catalog import load_catalog
+
+    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
+    with mock_aws():
+        settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "us-east-1"},
+                                 secrets={})
+        cache = QueryCache()
+        catalog = load_catalog(ROOT / "apps.toml")
+        yield Runtime(settings, catalog, AwsBackend(AwsClients(settings, cache)), cache)

@@ -12,35 +12,19 @@ Then the server-side render time of the whole page (AppTest) for 24h and 14d.
 from __future__ import annotations
 
 import math
-import os
 import time
 
 from analytics import coldstarts, performance
-from analytics.cache import QueryCache
 from analytics.periods import preset_range
 from analytics.runtime import Runtime, set_runtime
-from analytics.settings import load_settings
-from bench.common import ROOT, local_runtime, median_time
+from bench.common import local_runtime, median_time, moto_runtime
 
 RANGES = ("1h", "24h", "7d")
 
 
 def aws_figures() -> None:
-    import boto3
-    from moto import mock_aws
-
-    from analytics.backends.aws import AwsBackend
-    from analytics.backends.aws_clients import AwsClients
-    from analytics.catalog import load_catalog
-
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
-    with mock_aws():
-        settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "us-east-1"},
-                                 secrets={})
-        boto3.client("cloudwatch", region_name="us-east-1")  # moto starts empty: calls only
-        cache = QueryCache()
-        catalog = load_catalog(ROOT / "apps.toml")
-        rt = Runtime(settings, catalog, AwsBackend(AwsClients(settings, cache)), cache)
+    with moto_runtime() as rt:
+        cache, catalog = rt.cache, rt.catalog
         print("aws backend (moto), GetMetricData calls per page view:")
         for app in catalog.apps:
             for preset in RANGES:
