@@ -34,13 +34,15 @@ import numpy as np
 from analytics import client, custom_metrics
 from analytics.cache import QueryCache
 from analytics.catalog import load_catalog
-from analytics.local.custom_sink import DuckDBSink, load_ingest_module
+from analytics.local.custom_sink import DuckDBSink
 from analytics.local.ingest_server import IngestServer, build_local_resolver, quiet_lambda_logs
 from analytics.local.live_services import ingest_server
 from analytics.local.store import LocalStore
 from analytics.runtime import build_runtime
 from analytics.settings import load_settings
 from bench.common import ROOT
+from ingest import app as ingest_app
+from ingest import events as ingest_events
 
 TOKEN = "bench-token"
 BATCH = 100
@@ -123,8 +125,8 @@ def handler_throughput(batches: int = 40) -> None:
                        "AWS_DEFAULT_REGION": "us-east-1", "METRICS_TABLE": "bench-metrics",
                        "ALLOWED_APPLICATIONS": "jobseek,ilikeyacut", "REQUIRE_IAM_AUTH": "true",
                        "APP_NAMESPACES": "jobseek=JobSeek/Business"})
-    lam = load_ingest_module("app")
-    event_of = load_ingest_module("ingest_http").http_api_event
+    lam = ingest_app
+    event_of = ingest_events.http_api_event
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         ddb.create_table(

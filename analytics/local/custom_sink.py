@@ -6,32 +6,22 @@ keyed by ``(metric_id, sort_key)`` with the sort key the Lambda computes (``ts_m
 hash(dimensions)``, up to 33 digits, hence HUGEINT) and every write is an ``INSERT OR REPLACE``.
 ``write`` returns only after COMMIT, so the resolver's 202 always means "on disk".
 
-The Lambda code lives in ``infra/functions/ingest`` (its own deployment root, modules are
-top-level); :func:`load_ingest_module` puts that folder on ``sys.path`` once and imports from it.
+The Lambda code is the ``ingest`` package (``infra/functions/ingest``), installed with the project.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
-import sys
-import threading
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pandas as pd
 
 from analytics.local.store import LocalStore
+from ingest import keys as ingest_keys
 
 log = logging.getLogger(__name__)
 
-INGEST_DIR = Path(__file__).resolve().parents[2] / "infra" / "functions" / "ingest"
-#: The Lambda's ``app.py`` is loaded under this name: plain ``app`` would collide with other
-#: top-level ``app`` modules (the CDK app is one) depending on ``sys.path`` order.
-LAMBDA_APP_MODULE = "central_analytics_ingest_lambda"
 TABLE = "custom_metrics"
 FRAME_COLUMNS = ["metric_id", "sort_key", "ts_ms", "dims", "value", "unit", "app",
                  "metric_name", "received_ms", "ttl"]
@@ -51,41 +41,6 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     PRIMARY KEY (metric_id, sort_key)
 );
 """
-
-_load_lock = threading.Lock()
-
-
-class IngestCodeMissing(RuntimeError):
-    """``infra/functions/ingest`` is not present (e.g. a slim container image)."""
-
-
-def load_ingest_module(name: str) -> ModuleType:
-    """Import one module of the ingest Lambda (``"ingest_keys"``, ``"ingest_http"``, ``"app"``…).
-
-    ``"app"`` is loaded from its file under :data:`LAMBDA_APP_MODULE`; the ``ingest_*`` modules
-    have unique names and are imported normally once the folder is on ``sys.path``.
-    """
-    if not (INGEST_DIR / "app.py").is_file():
-        raise IngestCodeMissing(f"the ingest Lambda code is missing ({INGEST_DIR})")
-    with _load_lock:
-        if str(INGEST_DIR) not in sys.path:
-            sys.path.append(str(INGEST_DIR))
-        if name != "app":
-            return importlib.import_module(name)
-        module = sys.modules.get(LAMBDA_APP_MODULE)
-        if module is None:
-            spec = importlib.util.spec_from_file_location(LAMBDA_APP_MODULE, INGEST_DIR / "app.py")
-            if spec is None or spec.loader is None:
-                raise IngestCodeMissing(f"cannot load {INGEST_DIR / 'app.py'}")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[LAMBDA_APP_MODULE] = module
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                sys.modules.pop(LAMBDA_APP_MODULE, None)
-                raise
-        return module
-
 
 def ensure_schema(store: LocalStore) -> None:
     """Create the ``custom_metrics`` table if needed (idempotent; readers call it too)."""
@@ -114,7 +69,7 @@ class DuckDBSink:
 
     def __init__(self, store: LocalStore) -> None:
         self.store = store
-        self.keys = load_ingest_module("ingest_keys")
+        self.keys = ingest_keys
         ensure_schema(store)
         self.writes = 0  # committed write calls (tests and the bench read it)
 

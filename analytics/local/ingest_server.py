@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from analytics.catalog import Catalog
-from analytics.local.custom_sink import DuckDBSink, load_ingest_module
+from analytics.local.custom_sink import DuckDBSink
 from analytics.settings import Settings
+from ingest import app as ingest_app
+from ingest import events as ingest_events
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ def ingest_token(settings: Settings, announce: bool = True) -> tuple[str, str]:
 
 def quiet_lambda_logs(level: int | str = logging.WARNING) -> None:
     """Lower the Lambda logger's verbosity (one JSON line per request) for ``make run``/benches."""
-    load_ingest_module("app").logger.setLevel(level)
+    ingest_app.logger.setLevel(level)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -170,7 +172,7 @@ class IngestServer:
     """A started local endpoint; ``stop()`` closes the socket and joins the thread."""
 
     def __init__(self, resolver: Any, token: str, host: str = HOST, port: int = 8787) -> None:
-        self._invoke = load_ingest_module("ingest_http").invoke
+        self._invoke = ingest_events.invoke
         self.resolver = resolver
         self.token = token
         self.statuses: Counter[int] = Counter()  # answers by HTTP status (tests, bench, footer)
@@ -210,7 +212,7 @@ class IngestServer:
 
 def build_local_resolver(catalog: Catalog, sink: Any, token: str) -> Any:
     """The Lambda's resolver with the DuckDB sink, bearer-token auth and no EMF output."""
-    lam = load_ingest_module("app")
+    lam = ingest_app
     return lam.build_resolver(
         sink, catalog.ids(), emit_emf=False,
         authenticate=lam.bearer_authenticator(token),

@@ -8,7 +8,7 @@ the other way (feeder first), so nothing is sent to a closed socket.
 * ``INGEST_ENABLED=false``: no endpoint and no live feeding (the live path must cross HTTP);
   the history is still written.
 * ``SIMULATOR_LIVE=false``: the endpoint runs, the feeder only writes the history.
-* The Lambda code missing (``infra/functions/ingest``): no custom metrics at all, with a warning.
+* The ``ingest`` package missing (the dashboard image): no custom metrics, with a warning.
 """
 
 from __future__ import annotations
@@ -30,15 +30,14 @@ class Stoppable(Protocol):
 
 def start(catalog: Catalog, settings: Settings, store: LocalStore) -> list[Stoppable]:
     """Write the business history and start the endpoint and the live feeder; return them."""
-    from analytics.local.business_feeder import BusinessFeeder
-    from analytics.local.custom_sink import DuckDBSink, IngestCodeMissing
-    from analytics.local.ingest_server import ingest_token, start_ingest_server
-
-    try:
-        sink = DuckDBSink(store)
-    except IngestCodeMissing as exc:
+    try:  # the dashboard image ships without the Lambda code: no custom metrics there
+        from analytics.local.business_feeder import BusinessFeeder
+        from analytics.local.custom_sink import DuckDBSink
+        from analytics.local.ingest_server import ingest_token, start_ingest_server
+    except ModuleNotFoundError as exc:
         log.warning("custom metrics disabled: %s", exc)
         return []
+    sink = DuckDBSink(store)
     feeder = BusinessFeeder(catalog, sink, seed=settings.simulator_seed,
                             history_days=settings.history_days,
                             step_s=settings.simulator_tick_s)

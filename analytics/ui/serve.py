@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import contextlib
 import logging
 import os
 import sys
@@ -77,13 +76,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(2) from None
     atexit.register(rt.stop)
     if rt.local is not None:
-        from analytics.local.custom_sink import IngestCodeMissing
         from analytics.local.ingest_server import quiet_lambda_logs
 
         # One JSON line per accepted request is too chatty for a terminal; INGEST_LOG_LEVEL=INFO
         # brings them back.
-        with contextlib.suppress(IngestCodeMissing):
-            quiet_lambda_logs(os.environ.get("INGEST_LOG_LEVEL", "WARNING").upper())
+        quiet_lambda_logs(os.environ.get("INGEST_LOG_LEVEL", "WARNING").upper())
     # Load sign-in settings now, so a first local run prints its generated admin password here,
     # at start-up, instead of at the first page load; a bad setting is shown on the page too.
     from analytics.auth.config import AuthConfigError, load_auth_config

@@ -19,19 +19,17 @@ from analytics.backends.aws import AwsBackend
 from analytics.backends.aws_clients import AwsClients
 from analytics.cache import QueryCache
 from analytics.catalog import load_catalog
-from analytics.local.custom_sink import load_ingest_module
 from analytics.local.ingest_server import IngestServer, ingest_token
 from analytics.local.live_services import ingest_server
 from analytics.runtime import Runtime, build_runtime, set_runtime
 from analytics.settings import load_settings
+from ingest import app as lambda_app
+from ingest import events as ingest_http
+from ingest import sinks as ingest_sinks
 from tests.conftest import ROOT, local_env
 
 TABLE = "central-analytics-metrics"
 NOW_MS = int(time.time() * 1000)
-lambda_app = load_ingest_module("app")
-ingest_http = load_ingest_module("ingest_http")
-ingest_keys = load_ingest_module("ingest_keys")
-ingest_sinks = load_ingest_module("ingest_sinks")
 
 
 def unique_name(prefix: str = "T") -> str:

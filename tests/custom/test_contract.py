@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tests.custom.conftest import Endpoint, ingest_keys, metric, unique_name
+from ingest import keys as ingest_keys
+from tests.custom.conftest import Endpoint, metric, unique_name
 
 DAY_MS = 86_400_000
 

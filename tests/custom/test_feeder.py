@@ -22,8 +22,8 @@ from analytics.local.custom_sink import DuckDBSink
 from analytics.local.ingest_server import IngestServer, build_local_resolver
 from analytics.local.simulator import DAY_MS
 from analytics.local.store import LocalStore
+from ingest import keys as ingest_keys
 from tests.conftest import ROOT
-from tests.custom.conftest import ingest_keys
 
 CATALOG: Catalog = load_catalog(ROOT / "apps.toml")
 T0 = 20_782 * DAY_MS  # 2026-11-25 00:00 UTC, a Wednesday

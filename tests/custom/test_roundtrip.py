@@ -202,7 +202,7 @@ def test_a_user_cannot_read_another_apps_metrics(custom_rt: Runtime) -> None:
 
 
 def test_key_helpers_agree_with_the_lambda() -> None:
-    from tests.custom.conftest import ingest_keys
+    from ingest import keys as ingest_keys
 
     rng = np.random.default_rng(5)
     for _ in range(200):
@@ -215,6 +215,6 @@ def test_key_helpers_agree_with_the_lambda() -> None:
 
 
 def load_models() -> Any:
-    from analytics.local.custom_sink import load_ingest_module
+    from ingest import models
 
-    return load_ingest_module("ingest_models")
+    return models

@@ -1,29 +1,20 @@
-"""Fixtures for the ingest Lambda: its folder on sys.path (it is the Lambda root, modules are
-top-level), a moto DynamoDB table, API Gateway HTTP API events and a Lambda context."""
+"""Fixtures for the ingest Lambda (the installed ``ingest`` package): a moto DynamoDB table,
+API Gateway HTTP API events and a Lambda context."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
-INGEST_DIR = Path(__file__).resolve().parents[2] / "infra" / "functions" / "ingest"
-if str(INGEST_DIR) not in sys.path:
-    sys.path.insert(0, str(INGEST_DIR))
-
-#: The handler module. Imported by name (it is ``app`` at the Lambda root) rather than with an
-#: import statement, so the import sorter never has to guess whether ``app`` is first-party.
-ingest_app = importlib.import_module("app")
-http_api_event = importlib.import_module("ingest_http").http_api_event
+from ingest import app as ingest_app
+from ingest.events import http_api_event
 
 TABLE = "central-analytics-metrics"
 

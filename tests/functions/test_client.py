@@ -1,5 +1,5 @@
 """analytics.client against local HTTP servers: a scripted stub, and the real resolver served the
-way the dashboard's local backend serves it (ingest_http.invoke + bearer token)."""
+way the dashboard's local backend serves it (ingest.events.invoke + bearer token)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from ingest_http import invoke
-from ingest_sinks import MemorySink
 
 from analytics import client
+from ingest.events import invoke
+from ingest.sinks import MemorySink
 from tests.functions.conftest import ingest_app, metric
 
 
@@ -216,7 +216,7 @@ def test_client_against_the_local_twin(local_twin: tuple[str, MemorySink]) -> No
 
 
 def test_the_local_twin_serves_concurrent_clients(local_twin: tuple[str, MemorySink]) -> None:
-    # Powertools keeps the current event in class attributes; ingest_http.invoke serialises.
+    # Powertools keeps the current event in class attributes; ingest.events.invoke serialises.
     url, sink = local_twin
     results: list[int] = []
 

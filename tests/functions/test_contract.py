@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from ingest_keys import canonical_dims, dims_hash
-from ingest_models import UNITS
 
+from ingest.keys import canonical_dims, dims_hash
+from ingest.models import UNITS
 from tests.functions.conftest import (
     TABLE,
     Call,

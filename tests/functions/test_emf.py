@@ -76,7 +76,7 @@ def test_rejected_and_unwritten_metrics_are_not_emitted(
 
 
 def test_emit_emf_false_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    from ingest_sinks import MemorySink
+    from ingest.sinks import MemorySink
 
     resolver = ingest_app.build_resolver(MemorySink(), ["jobseek"], emit_emf=False)
     answer = resolver.resolve(http_api_event("POST", "/metrics", body=json.dumps(metric())), None)

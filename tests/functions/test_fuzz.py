@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from ingest_keys import (
+
+from ingest.keys import (
     MetricItem,
     canonical_dims,
     decimal_value,
@@ -24,8 +25,7 @@ from ingest_keys import (
     sort_key,
     split_sort_key,
 )
-from ingest_models import UNITS, _timestamp_ms
-
+from ingest.models import UNITS, _timestamp_ms
 from tests.functions.conftest import http_api_event, ingest_app
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2000"))

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
-from ingest_keys import (
+
+from ingest.keys import (
     SORT_KEY_SHIFT,
     build_item,
     canonical_dims,

@@ -10,9 +10,9 @@ from typing import Any
 
 import boto3
 from botocore.stub import ANY, Stubber
-from ingest_keys import build_item
-from ingest_sinks import BOTO_CONFIG, DynamoDBSink, full_jitter, to_attribute_values
 
+from ingest.keys import build_item
+from ingest.sinks import BOTO_CONFIG, DynamoDBSink, full_jitter, to_attribute_values
 from tests.functions.conftest import TABLE, http_api_event, ingest_app, metric, scan
 
 NOW_MS = int(time.time() * 1000)

@@ -17,7 +17,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
-# importable because tests/infra/conftest.py puts infra/cdk on sys.path (as `cdk synth` does)
+# installed with the project (pip install -e .), as the CDK CLI finds it from infra/cdk
 from central_analytics.application import build_app
 from central_analytics.stack import CentralAnalyticsStack
 

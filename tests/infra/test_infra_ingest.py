@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from aws_cdk import aws_lambda
+
 from central_analytics.config import load_config
 from central_analytics.ingest_api import newest_python_runtime, powertools_layer_arn
-
 from tests.infra._cdk import (
     REPO,
     Synth,
@@ -59,7 +59,7 @@ def test_lambda_runtime_arch_handler(s: Synth) -> None:
     props = _fn(s)[1]["Properties"]
     assert props["Runtime"] == "python3.14"
     assert props["Architectures"] == ["arm64"]
-    assert props["Handler"] == "app.lambda_handler"
+    assert props["Handler"] == "ingest.app.lambda_handler"
 
 
 def test_handler_exists_in_ingest_code() -> None:

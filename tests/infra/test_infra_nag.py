@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+
 from central_analytics.application import build_app
 from central_analytics.nag import (
     ACK_METADATA_TYPE,
@@ -14,7 +15,6 @@ from central_analytics.nag import (
     acknowledge,
     acknowledgments_disabled,
 )
-
 from tests.infra._cdk import CERT_ARN, Synth, synth, walk_metadata
 
 CONFIGS = {

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from central_analytics.config import load_config
 from central_analytics.tagging import required_tags
-
 from tests.infra._cdk import Synth, synth
 
 # Resource types that must exist and carry the tags (the costly / ownable ones).

@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from central_analytics.catalog import CatalogError, load_catalog, parse_catalog
 from central_analytics.config import ConfigError, load_config
-
 from tests.infra._cdk import CDK_DIR, REPO
 
 

@@ -8,16 +8,11 @@ view of it, which the dataclasses below are.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-_REPO = Path(__file__).resolve().parents[3]
-if str(_REPO) not in sys.path:  # `cdk synth` runs from infra/cdk
-    sys.path.append(str(_REPO))
-
-from analytics.catalog import Catalog, CatalogError, parse_catalog_text  # noqa: E402
-from analytics.catalog import load_catalog as _load  # noqa: E402
+from analytics.catalog import Catalog, CatalogError, parse_catalog_text
+from analytics.catalog import load_catalog as _load
 
 __all__ = ["CatalogApi", "CatalogApp", "CatalogError", "load_catalog", "parse_catalog"]
 

@@ -25,9 +25,10 @@ from constructs import Construct
 from central_analytics.catalog import CatalogApp, app_namespaces
 from central_analytics.config import POWERTOOLS_ACCOUNT, REPO_ROOT, DeployConfig
 
-INGEST_CODE_DIR = REPO_ROOT / "infra" / "functions" / "ingest"
+#: The Lambda root: every folder under it is a package; this function runs ``ingest``.
+FUNCTIONS_DIR = REPO_ROOT / "infra" / "functions"
 ASSET_EXCLUDES = ["tests", "tests/**", "**/__pycache__", "__pycache__", "*.pyc", ".pytest_cache"]
-HANDLER = "app.lambda_handler"  # infra/functions/ingest/app.py
+HANDLER = "ingest.app.lambda_handler"  # infra/functions/ingest/app.py
 STAGE_NAME = "$default"
 TABLE_WRITE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
 POWERTOOLS_SERVICE_NAME = "central-analytics-ingest"
@@ -115,7 +116,7 @@ class IngestApi(Construct):
             runtime=runtime,
             architecture=lambda_.Architecture.ARM_64,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(INGEST_CODE_DIR), exclude=ASSET_EXCLUDES),
+            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=ASSET_EXCLUDES),
             layers=[
                 lambda_.LayerVersion.from_layer_version_arn(
                     self, "Powertools", powertools_layer_arn(cfg, runtime)

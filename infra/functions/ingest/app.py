@@ -26,9 +26,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from ingest_keys import MetricItem, build_item, dedupe
-from ingest_models import MAX_BODY_BYTES, FieldError, ShapeError, parse_body, validate_metrics
-from ingest_sinks import DynamoDBSink, MetricSink
+
+from .keys import MetricItem, build_item, dedupe
+from .models import MAX_BODY_BYTES, FieldError, ShapeError, parse_body, validate_metrics
+from .sinks import DynamoDBSink, MetricSink
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "central-analytics-ingest"))
 

@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from ingest_keys import MetricItem, dedupe
+
+from .keys import MetricItem, dedupe
 
 #: botocore already retries throttling/5xx per call; our loop only handles UnprocessedItems.
 BOTO_CONFIG = Config(
