@@ -1,4 +1,4 @@
-"""Entrypoint: the login gate, then navigation over app_pages/. Nothing else lives here.
+"""Entrypoint: the login gate, then navigation over app_pages/ inside the page frame.
 
 Every run: the gate decides who is signed in (ANONYMOUS when nobody: fail closed), the principal
 is bound for the data layer, and only then is the navigation built — signed out, it holds only
@@ -7,15 +7,21 @@ the login page, so no page of data can run. See docs/auth.md.
 
 import streamlit as st
 
-from analytics import access
+from analytics.core import access
 from analytics.ui import auth
 from analytics.ui.alarm_widgets import sidebar_alarm_badge
 from analytics.ui.context import runtime
+from analytics.ui.frame import page_frame
 
 st.set_page_config(page_title="Central Analytics", page_icon="📊", layout="wide")
 principal = auth.gate()
 access.set_principal(principal)
-if principal.signed_in:
-    sidebar_alarm_badge(runtime())  # on-call sees a firing alarm from any page
 pages, position = auth.navigation(principal)
-st.navigation(pages, position=position).run()
+page = st.navigation(pages, position=position)
+if principal.signed_in:
+    rt = runtime()
+    sidebar_alarm_badge(rt)  # on-call sees a firing alarm from any page
+    with page_frame(rt):
+        page.run()
+else:
+    page.run()

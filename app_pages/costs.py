@@ -3,19 +3,15 @@ the dashboard's own AWS spend and the weekly review pack. All data comes from an
 
 import streamlit as st
 
-from analytics import access, costs, own_spend, report, unit_economics
-from analytics.cache import UpstreamError
-from analytics.cost_forecast import METRICS
-from analytics.ui import cost_charts as cc
-from analytics.ui.context import (
-    app_picker,
-    footer,
-    freshness,
-    runtime,
-    show_upstream_error,
-    visible_apps,
-)
-from analytics.ui.fmt import human
+from analytics.core import access
+from analytics.core.fmt import human
+from analytics.costs import own_spend, report, tables, unit_economics
+from analytics.costs import service as costs
+from analytics.costs.frames import METRICS
+from analytics.figures import costs as figures
+from analytics.ui import costs as cc
+from analytics.ui.context import app_picker, runtime, visible_apps
+from analytics.ui.frame import freshness
 
 rt = runtime()
 apps = app_picker(visible_apps(rt))
@@ -24,16 +20,11 @@ metric = st.sidebar.radio("Cost metric", list(METRICS), key="cost_metric",
                                "over the days they cover; UnblendedCost shows them when billed.")
 
 st.title("Costs")
-try:
-    view = costs.cost_view(rt, apps, metric=metric)
-except UpstreamError as exc:
-    show_upstream_error(exc)
-    footer(rt)
-    st.stop()
+view = costs.cost_view(rt, apps, metric=metric)
 st.caption(f"{metric} · month to date = {view.mtd.label} (complete days) vs the "
            f"{view.same_days.label} · forecast {view.level}% range to the end of {view.today:%B}"
            " · Cost Explorer data refreshes up to 3 times a day; cached 6 hours for every viewer")
-freshness(view.fetched_at, view.stale, view.error)
+freshness(view)
 for w in view.budget_warnings:
     st.error(w, icon="💸")
 for c in view.budget_cautions:
@@ -54,46 +45,57 @@ for col, a in zip(cols, [*view.apps, view.total], strict=True):
                help=("Cost Explorer forecasts per tag: untagged spend is in the Total's forecast"
                      if f is None else None if a.budget is None
                      else f"Budget {human(a.budget, '$')}"))
-cc.show_table(costs.summary_table(view), "Month summary")
+cc.show_table(tables.summary_table(view), "Month summary")
 
 st.subheader("Budget and forecast")
 for a in view.apps:
     if a.budget is not None or a.month_forecast is not None:
-        lines = costs.budget_lines(view, a)
-        cc.show_chart(cc.budget_chart(lines, f"{a.label}: {view.today:%B} cumulative", a.budget,
-                                      view.level), lines, f"{a.label} budget")
+        lines = tables.budget_lines(view, a)
+        cc.show_chart(
+            figures.budget_chart(
+                lines, f"{a.label}: {view.today:%B} cumulative", a.budget, view.level
+            ),
+            lines,
+            f"{a.label} budget",
+        )
 
 st.subheader("Daily cost by service")
-by_service = costs.daily_by_service(view.daily)
-cc.show_chart(cc.stacked_daily(by_service, "service", "Daily cost by service (all shown apps)"),
-              by_service, "Daily cost by service")
+by_service = tables.daily_by_service(view.daily)
+cc.show_chart(
+    figures.stacked_daily(by_service, "service", "Daily cost by service (all shown apps)"),
+    by_service,
+    "Daily cost by service",
+)
 
 split_period = view.mtd if view.mtd.days else view.last_month
 st.subheader(f"Split per app ({split_period.label})")
-split = costs.split_by_app(view.daily, split_period, costs.names(view))
-cc.show_chart(cc.app_split(split, "Cost per app"), split, "Split per app")
+split = tables.split_by_app(view.daily, split_period, tables.names(view))
+cc.show_chart(figures.app_split(split, "Cost per app"), split, "Split per app")
 if view.untagged_share is not None:
     st.metric("Untagged share", f"{view.untagged_share:.1f}%", border=True,
               help="Spend without an Application tag: tag it to attribute it to an app.")
 
-cur, prev = costs.movers_periods(view)
+cur, prev = tables.movers_periods(view)
 st.subheader(f"Top movers: {cur.label} vs {prev.label}")
-movers = costs.top_movers(view.daily, cur, prev, labels=costs.names(view))
-cc.show_chart(cc.movers_chart(movers, "Largest changes"), movers, "Top movers")
+movers = tables.top_movers(view.daily, cur, prev, labels=tables.names(view))
+cc.show_chart(figures.movers_chart(movers, "Largest changes"), movers, "Top movers")
 
 st.subheader("Anomalies")
 if view.anomalies.empty:
     st.caption("No cost anomaly since the start of last month.")
 else:
-    cc.show_table(costs.anomaly_table(view), "Anomalies")
+    cc.show_table(tables.anomaly_table(view), "Anomalies")
 
 st.subheader("Unit economics")
 mau_rows = unit_economics.cost_per_mau(rt, view)
 mau = unit_economics.mau_table(mau_rows)
 for note in dict.fromkeys(r.note for r in mau_rows if r.note):
     st.info(f"{note} ({', '.join(f'{r.label}, {r.period}' for r in mau_rows if r.note == note)})")
-cc.show_chart(cc.mau_chart(mau, unit_economics.TARGET_PER_MAU_USD, "Cost per monthly active user"),
-              mau, "Cost per MAU")
+cc.show_chart(
+    figures.mau_chart(mau, unit_economics.TARGET_PER_MAU_USD, "Cost per monthly active user"),
+    mau,
+    "Cost per MAU",
+)
 cc.show_table(unit_economics.cost_per_1k_requests(rt, view), "Cost per 1000 requests")
 
 st.subheader("This dashboard's own AWS spend")
@@ -111,8 +113,12 @@ cc.show_table(spend.table(), "Own AWS calls")
 
 st.subheader("Weekly cost-review pack")
 week = st.selectbox("Week", report.recent_weeks(view.today), key="report_week")
-st.download_button("Download the report (HTML)", report.html_download(
-    rt, week, metric, access.current_principal()), file_name=f"cost-review-{week}.html",
-    mime="text/html", on_click="ignore", key="report_download")
-st.caption(f"Or from a shell: `python -m analytics.report --week {week} --out reports/`")
-footer(rt)
+st.download_button(
+    "Download the report (HTML)",
+    report.html_download(rt, week, metric=metric, principal=access.current_principal()),
+    file_name=f"cost-review-{week}.html",
+    mime="text/html",
+    on_click="ignore",
+    key="report_download",
+)
+st.caption(f"Or from a shell: `python -m analytics.cli.report --week {week} --out reports/`")

@@ -1,22 +1,18 @@
 """Performance: every service of one app — what is slow, since when, and where.
 
-Thin: widgets and URL state here; the data from :mod:`analytics.performance` (one metrics fetch
-for the whole page) and :mod:`analytics.coldstarts`; drawing from :mod:`analytics.ui.charts`.
+Thin: widgets and URL state here; the data from :mod:`analytics.performance.service` (one
+metrics fetch for the whole page, cold starts only when the Lambda section is open); drawing
+from :mod:`analytics.ui.charts`.
 """
 
 import streamlit as st
 
-from analytics import coldstarts, performance
-from analytics.cache import UpstreamError
+from analytics.core.cache import UpstreamError
+from analytics.performance import service as performance
+from analytics.performance.page import SECTIONS
 from analytics.ui import charts
-from analytics.ui.context import (
-    app_picker,
-    footer,
-    freshness,
-    runtime,
-    show_upstream_error,
-    visible_apps,
-)
+from analytics.ui.context import app_picker, runtime, visible_apps
+from analytics.ui.frame import freshness
 from analytics.ui.timerange import describe, time_range_picker
 
 rt = runtime()
@@ -27,20 +23,14 @@ compare = charts.url_toggle("Compare with previous period", "compare",
 
 st.title(f"Performance · {app.display_name}")
 st.caption(describe(tr))
-try:
-    page = performance.performance(rt, app, tr, compare)
-except UpstreamError as exc:
-    show_upstream_error(exc)
-    footer(rt)
-    st.stop()
-
-freshness(page.fetched_at, page.stale, page.error)
+page = performance.performance(rt, app, tr=tr, compare=compare)
+freshness(page)
 if page.discovery is not None:
     charts.show_discovery(page.app, page.discovery)
 st.caption(f"{page.n_queries} metric queries, fetched together"
            + (" · dashed lines: the previous window, shifted onto this one" if compare else ""))
 
-wanted = charts.open_from_url(list(performance.SECTIONS))
+wanted = charts.open_from_url(list(SECTIONS))
 opened: list[str] = []
 for sec in page.sections:
     if sec.empty_message:
@@ -53,13 +43,11 @@ for sec in page.sections:
     with box:
         if sec.key == "lambda":
             try:
-                cs = coldstarts.cold_starts(rt, page.app, tr)
+                cs = performance.cold_starts(rt, page.app, tr=tr)
             except UpstreamError as exc:
                 st.warning(f"Cold starts are unavailable right now: {exc}")
             else:
-                if cs.stale:
-                    freshness(cs.fetched_at, cs.stale, cs.error)
+                freshness(cs)
                 charts.show_cold_starts(cs.table, f"{app.id}-coldstarts", cs.source)
         charts.show_section_body(sec)
 charts.remember_open(opened)
-footer(rt)

@@ -3,7 +3,7 @@ redrawn in place every few seconds (interval in ``?every=``)."""
 
 import streamlit as st
 
-from analytics.ui.context import app_picker, footer, runtime, visible_apps
+from analytics.ui.context import app_picker, runtime, visible_apps
 from analytics.ui.realtime import ingest_caption, refresh_picker, render_live, stat_picker
 
 rt = runtime()
@@ -19,9 +19,8 @@ st.caption("Last 15 minutes including the current minute · service metrics per 
 
 @st.fragment(run_every=every)
 def live() -> None:
-    render_live(rt, app.id, stat)
+    render_live(rt, app.id, stat=stat)
 
 
 live()
 ingest_caption(rt)
-footer(rt)

@@ -15,28 +15,31 @@ import os
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from analytics import alarms
-from analytics.alarm_config import parse_alarms
-from analytics.alarm_rules import ALARM
-from analytics.backends.local import LocalBackend
+from analytics.alarms import service as alarms
+from analytics.alarms.config import parse_alarms
+from analytics.alarms.local import LocalAlarms
+from analytics.alarms.rules import ALARM
 from analytics.local.simulator import incidents_between
-from analytics.runtime import Runtime, set_runtime
+from analytics.metrics.local import LocalMetrics
+from analytics.sources import Runtime, build_runtime, set_runtime
 from bench.common import ROOT, local_runtime, median_time
 
 
 def evaluation_figures(rt: Runtime) -> None:
-    store = rt.backend.store  # type: ignore[attr-defined]
+    metrics = LocalMetrics(store=rt.local.store) if rt.local else rt.sources.metrics
     now = datetime.now(UTC)
     for app in rt.catalog.apps:
         cfg = parse_alarms(app, rt.catalog.path)
-        first = median_time(lambda c=cfg: LocalBackend(store).evaluate_alarms(c, now), runs=3)
-        kept = LocalBackend(store)
-        kept.evaluate_alarms(cfg, now - timedelta(hours=2))
+        first = median_time(lambda c=cfg: LocalAlarms(metrics=metrics).evaluate_alarms(c, now=now),
+                            runs=3)
+        kept = LocalAlarms(metrics=metrics)
+        kept.evaluate_alarms(cfg, now=now - timedelta(hours=2))
         steps = []
         for k in range(1, 13):  # extend by one 5-minute period at a time
             t0 = time.perf_counter()
-            kept.evaluate_alarms(cfg, now - timedelta(hours=2) + timedelta(minutes=5 * k))
+            kept.evaluate_alarms(cfg, now=now - timedelta(hours=2) + timedelta(minutes=5 * k))
             steps.append(time.perf_counter() - t0)
         print(f"  {app.id:>10}: {len(cfg.rules):2d} alarms; first 14-day evaluation "
               f"{first * 1000:5.0f} ms, refresh one period later "
@@ -50,7 +53,7 @@ def incident_figures(rt: Runtime) -> None:
     delays: list[float] = []
     for app in rt.catalog.apps:
         cfg = parse_alarms(app, rt.catalog.path)
-        runs = rt.backend.evaluate_alarms(cfg, now)  # type: ignore[attr-defined]
+        runs = cast(LocalAlarms, rt.sources.alarms).evaluate_alarms(cfg, now=now)
         incs = incidents_between(app, int(t0.timestamp() * 1000), int(now.timestamp() * 1000),
                                  rt.settings.simulator_seed)
         windows = [(datetime.fromtimestamp(i.start_ms / 1000, UTC),
@@ -96,11 +99,9 @@ def aws_figures() -> None:
     from moto import mock_aws
     from moto.cloudwatch.responses import CloudWatchResponse
 
-    from analytics.backends.aws import AwsBackend
-    from analytics.backends.aws_clients import AwsClients
-    from analytics.cache import QueryCache
-    from analytics.catalog import load_catalog
-    from analytics.settings import load_settings
+    from analytics.core.cache import QueryCache
+    from analytics.core.catalog import load_catalog
+    from analytics.core.settings import load_settings
     from tests.alarms.conftest import paged_describe_alarms
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
@@ -119,7 +120,7 @@ def aws_figures() -> None:
             settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "us-east-1"},
                                      secrets={})
             cache = QueryCache()
-            rt = Runtime(settings, catalog, AwsBackend(AwsClients(settings, cache)), cache)
+            rt = build_runtime(settings, cache=cache, catalog=catalog)
             alarms.alarm_states(rt, catalog.apps)
             alarms.firing_counts(rt, catalog.apps)
             cold = dict(cache.snapshot()["aws_calls"])

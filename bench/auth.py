@@ -14,7 +14,7 @@ import time
 
 from analytics.auth import lockout
 from analytics.auth.credentials import BCRYPT_ROUNDS, hash_password, verify_password
-from analytics.runtime import set_runtime
+from analytics.sources import set_runtime
 from bench.common import ROOT, local_runtime, median_time
 
 

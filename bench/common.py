@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from analytics.cache import QueryCache
-from analytics.runtime import Runtime, build_runtime
-from analytics.settings import load_settings
+from analytics.core.cache import QueryCache
+from analytics.core.settings import load_settings
+from analytics.sources import Runtime, build_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,9 +46,7 @@ def moto_runtime() -> Iterator[Runtime]:
 
     from moto import mock_aws
 
-    from analytics.backends.aws import AwsBackend
-    from analytics.backends.aws_clients import AwsClients
-    from analytics.catalog import load_catalog
+    from analytics.core.catalog import load_catalog
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
     with mock_aws():
@@ -56,4 +54,4 @@ def moto_runtime() -> Iterator[Runtime]:
                                  secrets={})
         cache = QueryCache()
         catalog = load_catalog(ROOT / "apps.toml")
-        yield Runtime(settings, catalog, AwsBackend(AwsClients(settings, cache)), cache)
+        yield build_runtime(settings, cache=cache, catalog=catalog)

@@ -16,14 +16,16 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
-from analytics import costs, report
-from analytics.cache import QueryCache
-from analytics.catalog import load_catalog
+from analytics.core.cache import QueryCache
+from analytics.core.catalog import load_catalog
+from analytics.core.settings import load_settings
+from analytics.costs import report
+from analytics.costs import service as costs
 from analytics.local import sim_costs
 from analytics.local.store import LocalStore
-from analytics.runtime import Runtime, set_runtime
-from analytics.settings import load_settings
+from analytics.sources import Runtime, build_runtime, set_runtime
 from bench.common import ROOT, local_runtime, median_time
 
 PAGE = "app_pages/costs.py"
@@ -32,7 +34,6 @@ PAGE = "app_pages/costs.py"
 def cost_fill_figures() -> None:
     store = LocalStore(Path(tempfile.mkdtemp(prefix="bench-costs-")) / "c.duckdb")
     catalog = load_catalog(ROOT / "apps.toml")
-    sim_costs.ensure_schema(store)
     t0 = time.perf_counter()
     rows = sim_costs.fill_costs(store, catalog, 7, int(time.time() * 1000))
     print(f"local cost history: {rows:,} line items "
@@ -69,7 +70,7 @@ def render_figures(rt: Runtime) -> None:
     week = report.week_label(datetime.now(UTC).date() - timedelta(days=7))
     out = tempfile.mkdtemp(prefix="bench-report-")
     t0 = time.perf_counter()
-    html_path, md_path = report.write_report(rt, week, out)
+    html_path, md_path = report.write_report(rt, week, out_dir=out)
     print(f"  weekly report {week}: built in {(time.perf_counter() - t0) * 1000:.0f} ms "
           f"(warm cache), HTML {html_path.stat().st_size / 1e6:.1f} MB self-contained, "
           f"Markdown {md_path.stat().st_size / 1e3:.1f} kB")
@@ -79,17 +80,16 @@ def render_figures(rt: Runtime) -> None:
 def aws_figures() -> None:
     from botocore.stub import Stubber
 
-    from analytics.backends.aws import AwsBackend
-    from analytics.backends.aws_clients import AwsClients
-    from analytics.cost_queries import ce_requests
+    from analytics.costs.aws import AwsCosts
+    from analytics.costs.queries import ce_requests
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
     settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "us-east-1"},
                              secrets={})
     cache = QueryCache()
-    clients = AwsClients(settings, cache)
     catalog = load_catalog(ROOT / "apps.toml")
-    rt = Runtime(settings, catalog, AwsBackend(clients), cache)
+    rt = build_runtime(settings, cache=cache, catalog=catalog)
+    clients = cast(AwsCosts, rt.sources.costs).clients
     today = datetime.now(UTC).date()
     forecast = {"Total": {"Amount": "100", "Unit": "USD"}, "ForecastResultsByTime": [{
         "TimePeriod": {"Start": "2026-11-26", "End": "2026-12-01"}, "MeanValue": "100",
@@ -100,9 +100,9 @@ def aws_figures() -> None:
         for _ in range(len(catalog.apps) + 1):
             stub.add_response("get_cost_forecast", forecast)
         stub.add_response("get_anomalies", {"Anomalies": []})
-        costs.cost_view(rt, catalog.apps, today)
+        costs.cost_view(rt, catalog.apps, today=today)
         cold = ce_requests(rt)
-        costs.cost_view(rt, catalog.apps, today)
+        costs.cost_view(rt, catalog.apps, today=today)
         warm = ce_requests(rt) - cold
     per_day = cold * 0.01 * 24 / 6
     print(f"  Costs page: {cold} Cost Explorer requests per cold view (usage in 2 pages, "

@@ -4,7 +4,7 @@
 
 1. Local endpoint throughput: metrics per second through the real HTTP server (the Lambda's
    resolver + DuckDB sink, commit before 202), batches of 100, several keep-alive clients; and
-   one ``analytics.client.record_metrics`` caller (a new connection per batch).
+   one ``analytics.custom.client.record_metrics`` caller (a new connection per batch).
 2. The Lambda handler in-process against moto DynamoDB (``lambda_handler`` with EMF output on,
    BatchWriteItem in chunks of 25): metrics per second. moto's own cost dominates; real DynamoDB
    latency is network-bound instead.
@@ -31,15 +31,17 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics import client, custom_metrics
-from analytics.cache import QueryCache
-from analytics.catalog import load_catalog
+from analytics.core.cache import QueryCache
+from analytics.core.catalog import load_catalog
+from analytics.core.settings import load_settings
+from analytics.custom import client
+from analytics.custom import service as custom_metrics
 from analytics.local.custom_sink import DuckDBSink
 from analytics.local.ingest_server import IngestServer, build_local_resolver, quiet_lambda_logs
 from analytics.local.live_services import ingest_server
 from analytics.local.store import LocalStore
-from analytics.runtime import build_runtime
-from analytics.settings import load_settings
+from analytics.realtime.service import realtime_window
+from analytics.sources import build_runtime
 from bench.common import ROOT
 from ingest import app as ingest_app
 from ingest import events as ingest_events
@@ -110,8 +112,8 @@ def local_throughput(clients: int = 2, batches_per_client: int = 100) -> None:
             for m in metrics:
                 client.record_metrics(m, endpoint=srv.url, token=TOKEN)
             wall = time.perf_counter() - t0
-            print(f"  local endpoint, one analytics.client caller in-process (new connection "
-                  f"per batch): {40 * BATCH / wall:,.0f} metrics/s")
+            print(f"  local endpoint, one analytics.custom.client caller in-process "
+                  f"(new connection per batch): {40 * BATCH / wall:,.0f} metrics/s")
         finally:
             srv.stop()
             store.close()
@@ -179,20 +181,29 @@ def visible_lag(probes: int = 30) -> None:
                 client.record_metric("jobseek", "BenchProbe", float(i), "Count", timestamp=ts,
                                      endpoint=srv.url, token=TOKEN)
                 acks.append(time.perf_counter() - t0)
-                start, end = custom_metrics.realtime_window()
-                raw = rt.backend.custom_metric_stats(  # type: ignore[attr-defined]
-                    "jobseek", "BenchProbe", int(start.timestamp() * 1000),
-                    int(end.timestamp() * 1000), 10, "Maximum", None, ts)
+                start, end = realtime_window()
+                raw = rt.sources.custom.metric_stats(
+                    "jobseek", "BenchProbe", start_ms=int(start.timestamp() * 1000),
+                    end_ms=int(end.timestamp() * 1000), period=10, stat="Maximum", dims=None,
+                    now_ms=ts)
                 direct.append(float(raw["value"].max()) >= i)
                 while True:
                     got = custom_metrics.custom_metric_series(
-                        rt, "jobseek", "BenchProbe", start, end, 10, "Maximum",
-                        kind="realtime").value
+                        rt,
+                        "jobseek",
+                        "BenchProbe",
+                        start=start,
+                        end=end,
+                        period=10,
+                        stat="Maximum",
+                        kind="realtime",
+                    ).value
                     if len(got) and got["value"].max() >= i:
                         break
                     time.sleep(0.01)
                 visible.append(time.perf_counter() - t0)
-            probe_lag = [r[0] for r in rt.backend.store.cursor().execute(  # type: ignore[attr-defined]
+            assert rt.local is not None
+            probe_lag = [r[0] for r in rt.local.store.cursor().execute(
                 "SELECT received_ms - ts_ms FROM custom_metrics WHERE metric_name = 'BenchProbe'"
             ).fetchall()]
         finally:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 
 from analytics import metrics
-from analytics.periods import preset_range
-from analytics.runtime import Runtime, set_runtime
+from analytics.core.periods import preset_range
+from analytics.sources import Runtime, set_runtime
 from bench.common import local_runtime, median_time, moto_runtime
 
 
@@ -52,9 +52,9 @@ def aws_figures() -> None:
         for preset in ("1h", "24h", "7d"):
             cache.reset()
             tr = preset_range(preset)
-            metrics.overview(rt, list(catalog.apps), tr)
+            metrics.overview(rt, apps=list(catalog.apps), tr=tr)
             cold = dict(cache.snapshot()["aws_calls"])
-            metrics.overview(rt, list(catalog.apps), tr)
+            metrics.overview(rt, apps=list(catalog.apps), tr=tr)
             warm = sum(cache.snapshot()["aws_calls"].values()) - sum(cold.values())
             queries = metrics.overview_queries(list(catalog.apps), tr)
             naive = len(queries)
@@ -72,7 +72,7 @@ def main() -> None:
     for preset in ("1h", "24h", "14d"):
         render_figures(rt, preset)
     t0 = time.perf_counter()
-    metrics.overview(rt, list(rt.catalog.apps), preset_range("14d"))
+    metrics.overview(rt, apps=list(rt.catalog.apps), tr=preset_range("14d"))
     print(f"  data layer only, 14d, warm cache: {(time.perf_counter() - t0) * 1000:.1f} ms")
     set_runtime(None)
     rt.stop()

@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 import time
 
-from analytics import coldstarts, performance
-from analytics.periods import preset_range
-from analytics.runtime import Runtime, set_runtime
+from analytics.core.periods import preset_range
+from analytics.performance import coldstarts
+from analytics.performance import service as performance
+from analytics.sources import Runtime, set_runtime
 from bench.common import local_runtime, median_time, moto_runtime
 
 RANGES = ("1h", "24h", "7d")
@@ -32,11 +33,11 @@ def aws_figures() -> None:
                 line = []
                 for compare in (False, True):
                     cache.reset()
-                    performance.performance(rt, app, tr, compare)
+                    performance.performance(rt, app, tr=tr, compare=compare)
                     calls = cache.snapshot()["aws_calls"].get("cloudwatch.GetMetricData", 0)
                     units = cache.snapshot()["aws_units"].get("cloudwatch.GetMetricData", 0)
                     line.append((calls, units))
-                    performance.performance(rt, app, tr, compare)
+                    performance.performance(rt, app, tr=tr, compare=compare)
                     warm = cache.snapshot()["aws_calls"].get("cloudwatch.GetMetricData", 0)
                     assert warm == calls, "a second view within the TTL must not call AWS"
                 n = len(performance.page_queries(app, tr))
@@ -54,7 +55,7 @@ def local_figures(rt: Runtime) -> None:
             tr = preset_range(preset)
 
             def view(app=app, tr=tr) -> None:
-                page = performance.performance(rt, app, tr, compare=True)
+                page = performance.performance(rt, app, tr=tr, compare=True)
                 coldstarts.cold_starts(rt, page.app, tr)
 
             def expire() -> None:

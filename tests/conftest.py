@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics.cache import QueryCache
-from analytics.runtime import Runtime, build_runtime, set_runtime
-from analytics.settings import load_settings
+from analytics.core.cache import QueryCache
+from analytics.core.settings import load_settings
+from analytics.sources import Runtime, build_runtime, set_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -175,8 +175,8 @@ def bootstrap_local_admin(path: Path, out: TextIO | None = None) -> bool:
              f"    password: {password}",
              "This password is shown once and stored only as a bcrypt hash in",
              f"    {path}",
-             "Change it:  python -m analytics.users passwd admin",
-             "Add users:  python -m analytics.users add <name> --role viewer --apps jobseek"]
+             "Change it:  python -m analytics.cli.users passwd admin",
+             "Add users:  python -m analytics.cli.users add <name> --role viewer --apps jobseek"]
     width = max(len(line) for line in lines) + 2
     box = ["+" + "-" * width + "+", *[f"| {line.ljust(width - 1)}|" for line in lines],
            "+" + "-" * width + "+"]
@@ -223,7 +223,7 @@ def load_auth_config(backend: str, data_dir: Path, secrets_: Mapping[str, Any] |
     if not creds.users and sso is None:
         raise AuthConfigError(
             "Nobody can sign in: no users are configured. Set AUTH_CREDENTIALS_YAML (or "
-            "AUTH_CREDENTIALS_FILE) to a users file made with `python -m analytics.users add`, "
+            "AUTH_CREDENTIALS_FILE) to a users file made with `python -m analytics.cli.users add`, "
             "or configure SSO with an [auth] section in .streamlit/secrets.toml.")
     if sso is not None and not sso.has_rules:
         warnings.append("[auth] is configured but [sso_roles] has no rules: SSO users get no "

@@ -38,7 +38,7 @@ from typing import Any
 import bcrypt
 import yaml
 
-from analytics.access import ROLES
+from analytics.core.access import ROLES
 
 ALL_APPS = "*"
 BCRYPT_ROUNDS = 12
@@ -98,7 +98,7 @@ class Credentials:
 
     def dump(self) -> str:
         header = ("# Central Analytics users: bcrypt hashes only. Manage with\n"
-                  "#   python -m analytics.users add|remove|passwd|list\n")
+                  "#   python -m analytics.cli.users add|remove|passwd|list\n")
         return header + yaml.safe_dump(self.to_yaml_dict(), sort_keys=False)
 
 
@@ -202,7 +202,7 @@ def parse_credentials(data: Any, source: str) -> Credentials:
         if not isinstance(pw, str) or not _BCRYPT.match(pw):
             raise CredentialsError(
                 f"{where}: 'password' must be a bcrypt hash ($2b$...); set one with "
-                f"`python -m analytics.users passwd {name}`")
+                f"`python -m analytics.cli.users passwd {name}`")
         role = _role(entry.get("roles"), where)
         apps = parse_apps(entry.get("apps", [ALL_APPS] if role == "admin" else None), where)
         users[name] = User(name, pw, str(entry.get("name") or name), str(entry.get("email") or ""),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from analytics.access import ROLES, Principal
+from analytics.core.access import ROLES, Principal
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from analytics.access import ANONYMOUS, Principal
 from analytics.auth.audit import audit
 from analytics.auth.credentials import (
     ALL_APPS,
@@ -25,6 +24,7 @@ from analytics.auth.credentials import (
 )
 from analytics.auth.lockout import THROTTLE, LoginThrottle, format_wait
 from analytics.auth.sso import Grant
+from analytics.core.access import ANONYMOUS, Principal
 
 AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles", "allowed_apps")
 GENERIC_FAILURE = "Wrong username or password."

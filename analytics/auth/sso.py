@@ -30,8 +30,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analytics.access import ROLES
 from analytics.auth.credentials import CredentialsError, parse_apps
+from analytics.core.access import ROLES
 
 DEFAULT_GROUPS_CLAIM = "cognito:groups"
 

@@ -12,8 +12,8 @@ Two paths, on purpose:
   point per live step for the last hour — in the same transaction as the watermark, so nothing
   is duplicated or skipped;
 * live points (one per series every ``step_s``) are POSTed to the local endpoint with
-  :mod:`analytics.client`, so the live data really crosses HTTP, validation, auth and the sink —
-  exactly what the Realtime page's "ingest lag" measures.
+  :mod:`analytics.custom.client`, so the live data really crosses HTTP, validation, auth and
+  the sink — exactly what the Realtime page's "ingest lag" measures.
 
 Deterministic by seed: a history day of a series comes from an RNG seeded by
 ``(seed, series, day)``, the live-step points of an hour from ``(seed, series, hour, step)``.
@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics.catalog import App, Catalog
-from analytics.client import IngestError, record_metrics
+from analytics.core.catalog import App, Catalog
+from analytics.custom.client import IngestError, record_metrics
 from analytics.local.custom_sink import FRAME_COLUMNS, DuckDBSink
 from analytics.local.simulator import DAY_MS, _load_curve
 

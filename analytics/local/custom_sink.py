@@ -26,27 +26,6 @@ TABLE = "custom_metrics"
 FRAME_COLUMNS = ["metric_id", "sort_key", "ts_ms", "dims", "value", "unit", "app",
                  "metric_name", "received_ms", "ttl"]
 
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    metric_id VARCHAR NOT NULL,     -- "<app>#<metricName>" (DynamoDB partition key)
-    sort_key HUGEINT NOT NULL,      -- ts_ms * 10^20 + blake2b64(dims) (DynamoDB sort key)
-    ts_ms BIGINT NOT NULL,
-    dims VARCHAR NOT NULL,          -- canonical "Name=Value,..." (escaped), "" for none
-    value DOUBLE NOT NULL,
-    unit VARCHAR,
-    app VARCHAR NOT NULL,
-    metric_name VARCHAR NOT NULL,
-    received_ms BIGINT NOT NULL,    -- when the endpoint accepted it (ingest lag = received - ts)
-    ttl BIGINT NOT NULL,            -- epoch seconds; rows past it are ignored by every reader
-    PRIMARY KEY (metric_id, sort_key)
-);
-"""
-
-def ensure_schema(store: LocalStore) -> None:
-    """Create the ``custom_metrics`` table if needed (idempotent; readers call it too)."""
-    with store.write_lock:
-        store.cursor().execute(SCHEMA)
-
 
 def items_frame(items: Sequence[Any]) -> pd.DataFrame:
     """``MetricItem``s (ingest_keys) -> the rows :meth:`DuckDBSink.write_frame` stores."""
@@ -70,7 +49,6 @@ class DuckDBSink:
     def __init__(self, store: LocalStore) -> None:
         self.store = store
         self.keys = ingest_keys
-        ensure_schema(store)
         self.writes = 0  # committed write calls (tests and the bench read it)
 
     def write(self, items: list[Any]) -> list[int]:

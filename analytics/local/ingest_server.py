@@ -25,9 +25,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from analytics.catalog import Catalog
+from analytics.core.catalog import Catalog
+from analytics.core.settings import Settings
 from analytics.local.custom_sink import DuckDBSink
-from analytics.settings import Settings
 from ingest import app as ingest_app
 from ingest import events as ingest_events
 

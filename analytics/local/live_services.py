@@ -17,9 +17,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from analytics.catalog import Catalog
+from analytics.core.catalog import Catalog
+from analytics.core.settings import Settings
 from analytics.local.store import LocalStore
-from analytics.settings import Settings
 
 log = logging.getLogger(__name__)
 

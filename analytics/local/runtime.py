@@ -1,7 +1,9 @@
-"""Start-up of the embedded backend: open the store, fill the history gap, keep data flowing.
+"""Start-up of the embedded backend: fill the history gap, keep data flowing, serve ingest.
 
 The simulator's watermark is committed with the samples it covers, so a restart fills exactly
 the gap since the last run — no duplicates, no holes — and 14 days of history on first start.
+Each fill step also brings the simulated cost line items up to date; then the business-metric
+history, the local ingest endpoint and the live feeder start (:mod:`analytics.local.live_services`).
 """
 
 from __future__ import annotations
@@ -10,16 +12,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
-from analytics.catalog import Catalog
+from analytics.core.catalog import Catalog
+from analytics.core.settings import Settings
+from analytics.local import live_services
+from analytics.local.sim_costs import make_hook
 from analytics.local.simulator import DAY_MS, Simulator
 from analytics.local.store import LocalStore
 
 log = logging.getLogger(__name__)
 WATERMARK = "simulator_watermark_ms"
 SEED_KEY = "simulator_seed"
-#: Extra work to run on every tick (cost line items, the ingest feeder, alarm evaluation…).
+#: Extra work run after every fill step with the (t0_ms, t1_ms] just written (cost items).
 TickHook = Callable[[LocalStore, int, int], None]
 
 
@@ -27,7 +31,7 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def fill(store: LocalStore, sim: Simulator, until_ms: int, history_days: int,
+def fill(store: LocalStore, sim: Simulator, *, until_ms: int, history_days: int,
          hooks: list[TickHook] | None = None) -> int:
     """Write every sample that became available since the watermark; return rows written."""
     stored_seed = store.get_meta(SEED_KEY)
@@ -57,7 +61,7 @@ def fill(store: LocalStore, sim: Simulator, until_ms: int, history_days: int,
 class LiveFeeder:
     """Background thread that tops the store up every ``tick_s`` seconds."""
 
-    def __init__(self, store: LocalStore, sim: Simulator, history_days: int, tick_s: float,
+    def __init__(self, store: LocalStore, sim: Simulator, *, history_days: int, tick_s: float,
                  hooks: list[TickHook] | None = None) -> None:
         self.store, self.sim = store, sim
         self.history_days, self.tick_s = history_days, tick_s
@@ -75,29 +79,32 @@ class LiveFeeder:
     def _run(self) -> None:
         while not self._stop.wait(self.tick_s):
             try:
-                fill(self.store, self.sim, now_ms(), self.history_days, self.hooks)
+                fill(self.store, self.sim, until_ms=now_ms(), history_days=self.history_days,
+                     hooks=self.hooks)
             except Exception:
                 log.exception("simulator tick failed; retrying next tick")
 
 
 class LocalRuntime:
-    """Everything the local backend runs in-process: store, simulator, feeder."""
+    """Everything the local backend runs in-process: store, simulator, feeders, ingest twin."""
 
-    def __init__(self, catalog: Catalog, store: LocalStore, seed: int, history_days: int,
-                 tick_s: float, live: bool, hooks: list[TickHook] | None = None) -> None:
+    def __init__(self, catalog: Catalog, store: LocalStore, *, settings: Settings) -> None:
         self.catalog, self.store = catalog, store
-        self.sim = Simulator(catalog, seed)
-        self.history_days = history_days
-        self.hooks = list(hooks or [])
+        self.sim = Simulator(catalog, settings.simulator_seed)
+        self.history_days = settings.history_days
+        self.hooks: list[TickHook] = [make_hook(catalog, seed=settings.simulator_seed)]
         started = time.perf_counter()
-        rows = fill(store, self.sim, now_ms(), history_days, self.hooks)
+        rows = fill(store, self.sim, until_ms=now_ms(), history_days=self.history_days,
+                    hooks=self.hooks)
         log.info("local store %s: wrote %d samples in %.1f s", store.path, rows,
                  time.perf_counter() - started)
         self.feeder: LiveFeeder | None = None
-        self.services: list[Any] = []  # started by analytics.local.extensions
-        if live:
-            self.feeder = LiveFeeder(store, self.sim, history_days, tick_s, self.hooks)
+        if settings.simulator_live:
+            self.feeder = LiveFeeder(store, self.sim, history_days=self.history_days,
+                                     tick_s=settings.simulator_tick_s, hooks=self.hooks)
             self.feeder.start()
+        self.services: list[live_services.Stoppable] = live_services.start(catalog, settings,
+                                                                          store)
 
     def stop(self) -> None:
         for service in self.services:

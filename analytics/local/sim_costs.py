@@ -30,23 +30,9 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from analytics.catalog import App, Catalog
-from analytics.local.runtime import TickHook
+from analytics.core.catalog import App, Catalog
 from analytics.local.store import LocalStore
-from analytics.settings import Settings
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS cost_items (
-    day DATE NOT NULL,
-    service VARCHAR NOT NULL,
-    app_tag VARCHAR NOT NULL,
-    unblended_usd DOUBLE NOT NULL,
-    amortized_usd DOUBLE NOT NULL,
-    expected_usd DOUBLE NOT NULL,
-    anomaly BOOLEAN NOT NULL,
-    PRIMARY KEY (day, service, app_tag)
-);
-"""
 #: meta key: the first day NOT yet written (ISO date).
 WRITTEN_UNTIL = "cost_items_until"
 MIN_HISTORY_DAYS = 45
@@ -161,11 +147,6 @@ def history_start(today: date) -> date:
     return min(prev_month_end.replace(day=1), today - timedelta(days=MIN_HISTORY_DAYS))
 
 
-def ensure_schema(store: LocalStore) -> None:
-    with store.write_lock:
-        store.cursor().execute(SCHEMA)
-
-
 def write_days(store: LocalStore, catalog: Catalog, seed: int, first: date, until: date) -> int:
     """Write the items of days ``[first, until)`` and move the watermark, in one transaction."""
     rows = [r for n in range((until - first).days)
@@ -201,8 +182,9 @@ def fill_costs(store: LocalStore, catalog: Catalog, seed: int, now_ms: int) -> i
     return write_days(store, catalog, seed, first, today)
 
 
-def make_hook(catalog: Catalog, seed: int,
-              clock_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> TickHook:
+def make_hook(catalog: Catalog, *, seed: int,
+              clock_ms: Callable[[], int] = lambda: int(time.time() * 1000)
+              ) -> Callable[[LocalStore, int, int], None]:
     """A hook that ignores the metric step it is given and keeps the costs up to date.
 
     The metric fill may be replaying history days ago; the cost history is anchored on the
@@ -214,7 +196,3 @@ def make_hook(catalog: Catalog, seed: int,
 
     return hook
 
-
-def tick_hook(catalog: Catalog, settings: Settings, store: LocalStore) -> TickHook | None:
-    ensure_schema(store)
-    return make_hook(catalog, settings.simulator_seed)

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from analytics.catalog import App, Catalog
-from analytics.specs import (
+from analytics.core.catalog import App, Catalog
+from analytics.metrics.queries import (
     api_query,
     cold_start_query,
     dynamodb_query,

@@ -1,8 +1,9 @@
-"""The local store: one DuckDB file holding raw samples with CloudWatch-like semantics.
+"""The local store: one DuckDB file holding every table of the embedded backend.
 
 Samples are kept raw (one row per observation) so any percentile can be computed exactly like
 CloudWatch does from raw values. Series are normalised into a small ``series`` table so the big
-``samples`` table holds only integers and doubles.
+``samples`` table holds only integers and doubles. Every table is created when the store opens,
+so a reader never finds a table missing before its first writer ran.
 """
 
 from __future__ import annotations
@@ -30,6 +31,31 @@ CREATE TABLE IF NOT EXISTS samples (
     value DOUBLE NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+-- custom business metrics, keyed exactly like the ingest Lambda's DynamoDB table
+CREATE TABLE IF NOT EXISTS custom_metrics (
+    metric_id VARCHAR NOT NULL,     -- "<app>#<metricName>" (DynamoDB partition key)
+    sort_key HUGEINT NOT NULL,      -- ts_ms * 10^20 + blake2b64(dims) (DynamoDB sort key)
+    ts_ms BIGINT NOT NULL,
+    dims VARCHAR NOT NULL,          -- canonical "Name=Value,..." (escaped), "" for none
+    value DOUBLE NOT NULL,
+    unit VARCHAR,
+    app VARCHAR NOT NULL,
+    metric_name VARCHAR NOT NULL,
+    received_ms BIGINT NOT NULL,    -- when the endpoint accepted it (ingest lag = received - ts)
+    ttl BIGINT NOT NULL,            -- epoch seconds; rows past it are ignored by every reader
+    PRIMARY KEY (metric_id, sort_key)
+);
+-- simulated Cost Explorer line items, one row per day, service and tag
+CREATE TABLE IF NOT EXISTS cost_items (
+    day DATE NOT NULL,
+    service VARCHAR NOT NULL,
+    app_tag VARCHAR NOT NULL,
+    unblended_usd DOUBLE NOT NULL,
+    amortized_usd DOUBLE NOT NULL,
+    expected_usd DOUBLE NOT NULL,
+    anomaly BOOLEAN NOT NULL,
+    PRIMARY KEY (day, service, app_tag)
+);
 """
 
 

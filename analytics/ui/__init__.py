@@ -1,1 +1,1 @@
-"""The only streamlit-aware helpers: pickers, tiles, footer. Pages compose these."""
+"""The only streamlit-aware code: the page frame, the login gate, pickers and page blocks."""

@@ -10,17 +10,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import access
-from analytics.alarm_rules import ALARM, INSUFFICIENT_DATA, OK, AlarmInfo, Transition
-from analytics.alarms import MetricWindow, Segment, firing_counts
-from analytics.cache import UpstreamError
-from analytics.runtime import Runtime
+from analytics.alarms.rules import ALARM, INSUFFICIENT_DATA, OK, AlarmInfo, Transition
+from analytics.alarms.service import MetricWindow, Segment, firing_counts
+from analytics.core import access
+from analytics.core.cache import UpstreamError
+from analytics.figures import alarms as alarm_figures
+from analytics.sources import Runtime
 
 ICONS = {ALARM: "🔴", INSUFFICIENT_DATA: "⚪", OK: "🟢"}
-COLORS = {ALARM: "#d62728", INSUFFICIENT_DATA: "#9e9e9e", OK: "#2ca02c", "unknown": "#e5e5e5"}
 ALARM_PARAM = "alarm"
 
 
@@ -124,21 +123,10 @@ def alarm_details(info: AlarmInfo, now: datetime) -> None:
 
 def metric_chart(window: MetricWindow) -> None:
     """The alarm's datapoints around the transition, the threshold and the moment drawn."""
-    info, ev = window.info, window.info.evaluation
-    if window.series.empty or ev is None:
+    if window.series.empty or window.info.evaluation is None:
         st.info(window.note or "No datapoints in this window.")
         return
-    unit = f" {info.unit}" if info.unit else ""
-    fig = go.Figure(go.Scatter(x=window.series.index, y=window.series.to_numpy(),
-                               mode="lines+markers", name=info.metric or "value",
-                               line={"shape": "hv"}))
-    fig.add_hline(y=ev.threshold, line_dash="dash", line_color=COLORS[ALARM],
-                  annotation_text=f"threshold {ev.symbol} {ev.threshold:g}{unit}")
-    fig.add_vline(x=window.moment, line_dash="dot", line_color="#555")
-    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      yaxis_title=info.unit or None, showlegend=False,
-                      title=f"{info.metric} ({ev.period // 60}-minute periods)")
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(alarm_figures.metric_figure(window), width="stretch")
 
 
 def timeline_chart(info: AlarmInfo, segments: Sequence[Segment]) -> None:
@@ -146,17 +134,7 @@ def timeline_chart(info: AlarmInfo, segments: Sequence[Segment]) -> None:
     if not segments:
         st.info("No state known in this range.")
         return
-    fig = go.Figure()
-    for seg in segments:
-        fig.add_trace(go.Bar(
-            base=[seg.start], x=[(seg.end - seg.start).total_seconds() * 1000], y=[info.name],
-            orientation="h", marker_color=COLORS.get(seg.state, COLORS["unknown"]),
-            name=seg.state, hovertext=f"{seg.state}: {seg.start:%d/%m %H:%M} → "
-                                      f"{seg.end:%d/%m %H:%M}", hoverinfo="text",
-            showlegend=False))
-    fig.update_layout(height=140, barmode="stack", margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      xaxis={"type": "date"}, yaxis={"showticklabels": False})
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(alarm_figures.timeline_figure(info, segments), width="stretch")
 
 
 def history_table(transitions: Sequence[Transition]) -> None:

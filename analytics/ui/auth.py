@@ -27,8 +27,6 @@ import streamlit_authenticator as stauth
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit_authenticator.utilities import LoginError
 
-from analytics import access
-from analytics.access import ANONYMOUS, Principal
 from analytics.auth import sso
 from analytics.auth.audit import audit
 from analytics.auth.config import AuthConfig, AuthConfigError, default_credentials_path
@@ -42,9 +40,11 @@ from analytics.auth.session import (
     sign_in,
     user_session,
 )
-from analytics.catalog import CatalogError
-from analytics.runtime import Runtime, get_runtime
-from analytics.settings import SettingsError
+from analytics.core import access
+from analytics.core.access import ANONYMOUS, Principal
+from analytics.core.catalog import CatalogError
+from analytics.core.settings import SettingsError
+from analytics.sources import Runtime, get_runtime
 from analytics.ui.context import runtime
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ _PRINCIPAL = "_auth_principal"
 
 # -- principal outside Home.py's thread (fragment reruns) ---------------------------------------
 def _session_principal() -> Principal | None:
-    """Fallback for :mod:`analytics.access`: inside a script run, the session's principal."""
+    """Fallback for :mod:`analytics.core.access`: inside a script run, the session's principal."""
     if get_script_run_ctx(suppress_warning=True) is None:
         return None  # not a Streamlit run: a trusted process (CLI, bench)
     p = st.session_state.get(_PRINCIPAL)

@@ -1,164 +1,22 @@
-"""Plotly helpers shared by the pages: time-series grids, bar charts, CSV export, URL state.
+"""Streamlit blocks of the Performance page: charts with their CSV, sections, URL state.
 
-A :class:`~analytics.perf_sections.Chart` is drawn as **one** figure (a grid of panels sharing
-the time axis): fewer, richer figures keep a page with dozens of metrics fast to build and to
-render. Colours are fixed per series name (p95 is always the same orange), the previous window
-is the same colour dashed, an SLO is a red dashed line and its breached spans are shaded.
 Every chart gets a CSV download of :meth:`Chart.frame` — the very frame the figure is drawn
 from — built only when clicked.
 """
 
 from __future__ import annotations
 
-import itertools
-import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
-from analytics.catalog import App
-from analytics.perf_sections import PREVIOUS, SLO_PREFIX, Chart, Panel, Section
-from analytics.performance import DiscoveryNote
-from analytics.ui.fmt import clock
-
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#d62728")
-#: Fixed colours so the same statistic looks the same on every chart of every page.
-COLOURS: dict[str, str] = {
-    "p50": "#2ca02c", "p95": "#ff7f0e", "p99": "#9467bd", "Average": "#2ca02c",
-    "Maximum": "#9467bd", "Requests": "#1f77b4", "Invocations": "#1f77b4",
-    "4xx %": "#bcbd22", "5xx %": "#d62728", "Error %": "#d62728", "Throttles": "#8c564b",
-    "Throttled": "#8c564b", "Concurrent (max)": "#17becf", "Read (RCU/s)": "#1f77b4",
-    "Write (WCU/s)": "#ff7f0e", "Read": "#1f77b4", "Write": "#ff7f0e", "CPU %": "#1f77b4",
-    "Connections": "#17becf", "Free storage GB": "#2ca02c", "Size GB": "#1f77b4",
-    "Objects": "#ff7f0e", "Cold starts": "#1f77b4", "Init p50": "#2ca02c",
-    "Init p95": "#ff7f0e",
-}
-SLO_COLOUR = "#d62728"
-BREACH_FILL = "rgba(214, 39, 40, 0.13)"
-ROW_HEIGHT = 210
-FEW_POINTS = 40  # below this many points a series also gets markers (daily S3 data)
-
-
-def colour(series: str) -> str:
-    if series.startswith(SLO_PREFIX):
-        return SLO_COLOUR
-    return COLOURS.get(series, PALETTE[zlib.crc32(series.encode()) % len(PALETTE)])
-
-
-def grid(panels: Sequence[Panel]) -> list[list[int]]:
-    """Rows of panel indices: narrow panels pair up, wide ones (and a lone one) take a row."""
-    rows: list[list[int]] = []
-    pending: int | None = None
-    for i, p in enumerate(panels):
-        if p.wide:
-            if pending is not None:
-                rows.append([pending])
-                pending = None
-            rows.append([i])
-        elif pending is None:
-            pending = i
-        else:
-            rows.append([pending, i])
-            pending = None
-    if pending is not None:
-        rows.append([pending])
-    return rows
-
-
-def _runs(p: Panel) -> list[tuple[str, str, slice]]:
-    """(series, window, rows) runs of a panel's data: :func:`perf_sections.lines` writes each
-    series/window contiguously, so slicing beats a pandas groupby on a page of many panels."""
-    s, w = p.data["series"].to_numpy(), p.data["window"].to_numpy()
-    cuts = [0, *(np.flatnonzero((s[1:] != s[:-1]) | (w[1:] != w[:-1])) + 1).tolist(), len(s)]
-    return [(str(s[a]), str(w[a]), slice(a, b)) for a, b in itertools.pairwise(cuts)]
-
-
-def _traces(p: Panel, axis: int, seen: set[str]) -> list[dict[str, Any]]:
-    suffix = "" if axis == 1 else str(axis)
-    # Naive UTC datetime64: plotly serialises it fast (tz-aware values are Python objects).
-    xs = p.data["timestamp"].dt.tz_convert(None).to_numpy()
-    ys = p.data["value"].to_numpy("float64")
-    out = []
-    for name, window, rows in _runs(p):
-        prev, slo = window == PREVIOUS, name.startswith(SLO_PREFIX)
-        label = f"{name} (previous)" if prev else name
-        n = rows.stop - rows.start
-        out.append({
-            "type": "scatter", "x": xs[rows], "y": ys[rows],
-            "name": label, "legendgroup": label, "showlegend": label not in seen,
-            "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
-            "mode": "lines+markers" if n < FEW_POINTS and not slo else "lines",
-            "line": {"color": colour(name), "width": 1.4 if prev or slo else 1.8,
-                     "dash": "dash" if prev or slo else "solid"},
-            "opacity": 0.6 if prev else 1.0,
-            "hovertemplate": f"%{{y:,.4g}} {p.unit}<extra>{label}</extra>",
-        })
-        seen.add(label)
-    return out
-
-
-def _domains(rows: list[list[int]]) -> list[tuple[list[float], list[float]]]:
-    """(x domain, y domain) of each panel in row order: an even grid with room for titles."""
-    gap = 44.0 / (ROW_HEIGHT * len(rows))  # ~44 px between rows for the next row's title
-    h = (1.0 - gap * (len(rows) - 1)) / len(rows)
-    out = []
-    for r, members in enumerate(rows):
-        top = 1.0 - r * (h + gap)
-        y = [max(0.0, top - h), top]
-        if len(members) == 2:
-            out += [([0.0, 0.465], y), ([0.535, 1.0], y)]
-        else:
-            out.append(([0.0, 1.0], y))
-    return out
-
-
-def figure(chart: Chart) -> go.Figure:
-    """The chart's panels as one plotly figure: a grid of panels sharing the time axis.
-
-    The layout is written as one dict (no ``make_subplots``, no per-trace ``add_trace``):
-    building and validating it once keeps a page of many charts fast.
-    """
-    rows = grid(chart.panels)
-    order = [i for r in rows for i in r]
-    domains = _domains(rows)
-    plot_px = ROW_HEIGHT * len(rows)
-    layout: dict[str, Any] = {
-        "height": plot_px + 80, "margin": {"l": 8, "r": 8, "t": 80, "b": 8},
-        "hovermode": "x unified", "showlegend": True,
-        # above the first row's panel titles (~24 px)
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1 + 26 / plot_px, "x": 0},
-    }
-    traces: list[dict[str, Any]] = []
-    shapes: list[dict[str, Any]] = []
-    notes: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    bottom = set(rows[-1])
-    x_range = {} if chart.window is None else {
-        "range": [t.tz_convert(None) for t in chart.window]}  # the whole range, even if empty
-    for axis, (i, (xd, yd)) in enumerate(zip(order, domains, strict=True), start=1):
-        p, suffix = chart.panels[i], "" if axis == 1 else str(axis)
-        # The time axes are linked: only the bottom row repeats the dates.
-        layout[f"xaxis{suffix}"] = {"domain": xd, "anchor": f"y{suffix}", "type": "date",
-                                    "showticklabels": i in bottom, **x_range,
-                                    **({"matches": "x"} if axis > 1 else {})}
-        layout[f"yaxis{suffix}"] = {"domain": yd, "anchor": f"x{suffix}"}
-        notes.append({"text": p.title, "x": sum(xd) / 2, "y": yd[1], "xref": "paper",
-                      "yref": "paper", "xanchor": "center", "yanchor": "bottom",
-                      "showarrow": False, "font": {"size": 13}})
-        if not p.data.empty:
-            traces += _traces(p, axis, seen)
-        shapes += [{"type": "rect", "xref": f"x{suffix}", "yref": f"y{suffix} domain",
-                    "x0": a.tz_convert(None), "x1": b.tz_convert(None), "y0": 0, "y1": 1,
-                    "fillcolor": BREACH_FILL, "line": {"width": 0}, "layer": "below"}
-                   for a, b in p.spans]
-    layout["annotations"], layout["shapes"] = notes, shapes
-    return go.Figure(data=traces, layout=layout)
+from analytics.core.catalog import App
+from analytics.core.fmt import clock
+from analytics.figures.performance import bar_figure, figure
+from analytics.performance.page import DiscoveryNote
+from analytics.performance.sections import Chart, Section
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -182,20 +40,6 @@ def show_chart(chart: Chart, file_stem: str = "") -> None:
         return
     st.plotly_chart(figure(chart), key=f"fig_{chart.key}", config={"displaylogo": False})
     download(chart.frame, chart.key, f"{file_stem or chart.key}.csv")
-
-
-def bar_figure(frame: pd.DataFrame, x: str, panels: Sequence[tuple[str, Sequence[str]]]
-               ) -> go.Figure:
-    """Side-by-side bar panels over the same categories, e.g. cold starts per function."""
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[t for t, _ in panels],
-                        horizontal_spacing=0.1)
-    for col, (_, ys) in enumerate(panels, start=1):
-        for y in ys:
-            fig.add_trace(go.Bar(x=frame[x], y=frame[y], name=y, marker_color=colour(y)),
-                          row=1, col=col)
-    fig.update_layout(height=300, margin={"l": 8, "r": 8, "t": 48, "b": 8}, barmode="group",
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.08, "x": 0})
-    return fig
 
 
 # --- URL-bound page state -------------------------------------------------------------------

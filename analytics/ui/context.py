@@ -1,15 +1,13 @@
-"""Per-run context for pages: the runtime, the apps this user may see, the footer."""
+"""Per-run context for pages: the runtime and the apps this user may see, picked in the sidebar."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from analytics import access
-from analytics.cache import UpstreamError
-from analytics.catalog import App, CatalogError
-from analytics.runtime import Runtime, get_runtime
-from analytics.settings import SettingsError
-from analytics.ui.fmt import age, clock
+from analytics.core import access
+from analytics.core.catalog import App, CatalogError
+from analytics.core.settings import SettingsError
+from analytics.sources import Runtime, get_runtime
 
 APP_PARAM = "app"
 ALL_APPS = "all"
@@ -26,11 +24,12 @@ def runtime() -> Runtime:
 
 
 def visible_apps(rt: Runtime) -> list[App]:
-    """The apps the signed-in user may see (see :mod:`analytics.access`)."""
+    """The apps the signed-in user may see (see :mod:`analytics.core.access`)."""
     return access.filter_apps(rt.catalog.apps)
 
 
-def app_picker(apps: list[App], allow_all: bool = True, key: str = "app_picker") -> list[App]:
+def app_picker(apps: list[App], *, allow_all: bool = True, key: str = "app_picker"
+               ) -> list[App]:
     """Sidebar selector bound to ``?app=``; returns the chosen apps (all when "all")."""
     if not apps:
         st.warning("Your account may not see any application. Ask an admin for access.")
@@ -44,33 +43,3 @@ def app_picker(apps: list[App], allow_all: bool = True, key: str = "app_picker")
                                   format_func=lambda i: names[i])
     st.query_params[APP_PARAM] = choice
     return apps if choice == ALL_APPS else [a for a in apps if a.id == choice]
-
-
-def show_upstream_error(exc: UpstreamError) -> None:
-    st.error(f"The data source did not answer and nothing is cached yet: {exc}. "
-             "The page retries on the next refresh.")
-
-
-def freshness(fetched_at: float, stale: bool, error: str | None) -> None:
-    """The "data as of" line, and a banner when the value was served stale."""
-    if stale:
-        st.warning(f"Showing cached data as of {clock(fetched_at)} ({age(_now() - fetched_at)} "
-                   f"old): the latest refresh failed — {error}", icon="⚠️")
-    else:
-        st.caption(f"Data as of {clock(fetched_at)}")
-
-
-def footer(rt: Runtime) -> None:
-    snap = rt.cache.snapshot()
-    calls = sum(snap["aws_calls"].values())
-    st.divider()
-    st.caption(
-        f"Backend: **{rt.backend.describe()}** · cache hits {snap['hits']}, misses "
-        f"{snap['misses']}, stale serves {snap['stale']} · AWS API calls this process: {calls}"
-    )
-
-
-def _now() -> float:
-    import time
-
-    return time.time()

@@ -2,7 +2,7 @@
 
 The page wraps :func:`render_live` in ``st.fragment(run_every=...)``; the function itself holds
 all the drawing logic so tests can call it directly (under AppTest the fragment timer never
-fires). Every refresh reads through :func:`analytics.custom_metrics.realtime_view`, i.e. the
+fires). Every refresh reads through :func:`analytics.realtime.service.realtime_view`, i.e. the
 shared cache with the 2-second ``realtime`` TTL.
 """
 
@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import time
 
-import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.cache import UpstreamError
-from analytics.custom_metrics import Panel, RealtimeView, realtime_view
-from analytics.runtime import Runtime
-from analytics.specs import BASIC_STATS
-from analytics.ui.context import freshness, show_upstream_error
-from analytics.ui.fmt import age
+from analytics.core.cache import UpstreamError
+from analytics.core.fmt import age
+from analytics.figures.realtime import panel_figure
+from analytics.metrics.queries import BASIC_STATS
+from analytics.realtime.service import Panel, RealtimeView, realtime_view
+from analytics.sources import Runtime
+from analytics.ui.frame import freshness, show_upstream_error
 
 EVERY_PARAM = "every"
 #: Refresh choices (URL value -> seconds; None = no automatic refresh).
@@ -30,7 +30,7 @@ STAT_OPTIONS = [AUTO, *BASIC_STATS, "p50", "p90", "p95", "p99"]
 _LABELS = {"off": "Off", "2s": "2 s", "5s": "5 s", "10s": "10 s", "30s": "30 s"}
 
 
-def refresh_picker(key: str = "rt_every") -> float | None:
+def refresh_picker(*, key: str = "rt_every") -> float | None:
     """Sidebar choice of the refresh interval, kept in ``?every=``; returns seconds or None."""
     wanted = st.query_params.get(EVERY_PARAM, DEFAULT_EVERY)
     options = list(REFRESH_OPTIONS)
@@ -44,7 +44,7 @@ def refresh_picker(key: str = "rt_every") -> float | None:
     return REFRESH_OPTIONS[choice]
 
 
-def stat_picker(key: str = "rt_stat") -> str | None:
+def stat_picker(*, key: str = "rt_stat") -> str | None:
     """Sidebar choice of the custom metrics' statistic; None = each metric's default."""
     choice = st.sidebar.selectbox(
         "Custom metric statistic", STAT_OPTIONS, key=key,
@@ -52,22 +52,7 @@ def stat_picker(key: str = "rt_stat") -> str | None:
     return None if choice == AUTO else choice
 
 
-def panel_figure(panel: Panel, view: RealtimeView) -> go.Figure:
-    """A compact plotly line chart of one panel over the view's window."""
-    fig = go.Figure()
-    for label, s in panel.lines.items():
-        fig.add_trace(go.Scatter(x=s.index, y=s.to_numpy(), mode="lines+markers", name=label,
-                                 marker={"size": 4}, hovertemplate="%{x|%H:%M:%S} %{y:,.4g}"))
-    fig.update_layout(
-        title={"text": panel.title, "font": {"size": 14}}, height=250,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=len(panel.lines) > 1,
-        legend={"orientation": "h", "y": -0.25}, yaxis_title=panel.unit or None,
-        xaxis={"range": [view.start, view.end], "tickformat": "%H:%M"}, uirevision=panel.key,
-    )
-    return fig
-
-
-def _draw_panels(panels: list[Panel], view: RealtimeView, per_row: int) -> None:
+def _draw_panels(panels: list[Panel], view: RealtimeView, *, per_row: int) -> None:
     for row in range(0, len(panels), per_row):
         cols = st.columns(per_row)
         for col, panel in zip(cols, panels[row:row + per_row], strict=False):
@@ -83,7 +68,7 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f} ms"
 
 
-def freshness_row(view: RealtimeView, now: float | None = None) -> None:
+def freshness_row(view: RealtimeView, *, now: float | None = None) -> None:
     """Last datapoint age and the measured ingest lag of the custom metrics."""
     latest = view.latest
     ago = latest.age_s(now)
@@ -98,7 +83,7 @@ def freshness_row(view: RealtimeView, now: float | None = None) -> None:
               help=f"{len(latest.metrics)} custom metrics")
 
 
-def render_live(rt: Runtime, app_id: str, stat: str | None = None,
+def render_live(rt: Runtime, app_id: str, *, stat: str | None = None,
                 now: float | None = None) -> RealtimeView | None:
     """Draw one refresh of the Realtime panel (the fragment's body); returns what it drew."""
     try:
@@ -106,7 +91,7 @@ def render_live(rt: Runtime, app_id: str, stat: str | None = None,
     except UpstreamError as exc:
         show_upstream_error(exc)
         return None
-    freshness_row(view, now)
+    freshness_row(view, now=now)
     st.subheader("Service metrics")
     _draw_panels(view.service, view, per_row=2)
     st.subheader("Custom metrics")
@@ -114,7 +99,7 @@ def render_live(rt: Runtime, app_id: str, stat: str | None = None,
         st.info(f"{view.app.display_name} has not sent any custom metric yet. See "
                 "docs/realtime.md for how an app records one.")
     _draw_panels(view.custom, view, per_row=2)
-    freshness(view.fetched_at, view.stale, view.error)
+    freshness(view)
     st.caption(f"Window {view.start:%H:%M} → {view.end:%H:%M} UTC · drawn at "
                f"{time.strftime('%H:%M:%S', time.gmtime(now or time.time()))} UTC")
     return view

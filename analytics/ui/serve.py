@@ -17,9 +17,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from analytics.runtime import Runtime
-from analytics.secrets_file import write_secrets_from_env
-from analytics.settings import ROOT
+from analytics.cli.secrets_file import write_secrets_from_env
+from analytics.core.settings import ROOT
+from analytics.sources import Runtime
 
 MAIN_SCRIPT = ROOT / "Home.py"
 
@@ -30,7 +30,7 @@ def banner(rt: Runtime, port: int) -> str:
     from analytics.local.live_services import ingest_server
 
     lines = [f"Central Analytics dashboard: http://localhost:{port}",
-             f"Backend: {rt.backend.describe()}"]
+             f"Backend: {rt.sources.description}"]
     server = ingest_server(rt)
     if server is None:
         if getattr(rt, "local", None) is not None:
@@ -65,9 +65,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         ours.addHandler(handler)
         ours.setLevel(logging.INFO)
 
-    from analytics.catalog import CatalogError
-    from analytics.runtime import get_runtime
-    from analytics.settings import SettingsError
+    from analytics.core.catalog import CatalogError
+    from analytics.core.settings import SettingsError
+    from analytics.sources import get_runtime
 
     try:
         rt = get_runtime()

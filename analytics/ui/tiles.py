@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.metrics import AppOverview, Tile
-from analytics.ui.fmt import human
+from analytics.core.fmt import human
+from analytics.overview.service import AppOverview, Tile
 
 
 def _delta(tile: Tile) -> str | None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import streamlit as st
 
-from analytics.periods import (
+from analytics.core.periods import (
     DEFAULT_PRESET,
     PRESETS,
     PeriodError,

@@ -18,8 +18,8 @@ from moto.cloudwatch.exceptions import ValidationError
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.responses import ActionResult
 
-from analytics.catalog import Catalog, parse_catalog
-from analytics.runtime import Runtime, set_runtime
+from analytics.core.catalog import Catalog, parse_catalog
+from analytics.sources import Runtime, set_runtime
 from tests.conftest import ROOT
 
 #: jobseek's only alarms: one fires whenever its internal API serves requests (Count >= 0),

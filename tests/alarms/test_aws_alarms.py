@@ -12,16 +12,15 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from analytics import alarms
-from analytics.alarm_config import parse_alarms
-from analytics.alarm_rules import ALARM, INSUFFICIENT_DATA, OK
-from analytics.backends.aws import AwsBackend
-from analytics.backends.aws_alarms import alarm_queries, console_url
-from analytics.backends.aws_clients import AwsClients
-from analytics.cache import QueryCache
-from analytics.catalog import App, Catalog, Resources, load_catalog
-from analytics.runtime import Runtime
-from analytics.settings import load_settings
+from analytics.alarms import service as alarms
+from analytics.alarms.aws import AwsAlarms, alarm_queries, console_url
+from analytics.alarms.config import parse_alarms
+from analytics.alarms.rules import ALARM, INSUFFICIENT_DATA, OK
+from analytics.core.aws_clients import AwsClients
+from analytics.core.cache import QueryCache
+from analytics.core.catalog import App, Catalog, Resources, load_catalog
+from analytics.core.settings import load_settings
+from analytics.sources import Runtime, build_runtime
 
 REGION = "eu-west-1"
 N_ILY, N_JS = 130, 105  # both over DescribeAlarms' 100-record page
@@ -63,13 +62,13 @@ def aws(aws_paging: None) -> Iterator[tuple[Runtime, object]]:
         catalog = Catalog((make_app("ilikeyacut", "ilikeyacut-"), make_app("jobseek", "jobseek-"),
                            make_app("payments", "payments-", {"tags": {"Team": "payments"}})),
                           Path("apps.toml"))
-        yield Runtime(settings, catalog, AwsBackend(AwsClients(settings, cache)), cache), cw
+        yield build_runtime(settings, cache=cache, catalog=catalog), cw
 
 
 def test_prefix_selection_pages_through_every_alarm(aws) -> None:
     rt, _ = aws
     app = rt.catalog.get("ilikeyacut")
-    infos = rt.backend.alarm_infos(app, parse_alarms(app))
+    infos = rt.sources.alarms.alarm_infos(app, parse_alarms(app))
     names = [i.name for i in infos]
     assert len(names) == len(set(names)) == N_ILY + 1
     assert all(n.startswith("ilikeyacut-") for n in names)
@@ -88,14 +87,14 @@ def test_prefix_selection_pages_through_every_alarm(aws) -> None:
 def test_the_other_prefix_gets_only_its_own(aws) -> None:
     rt, _ = aws
     app = rt.catalog.get("jobseek")
-    names = {i.name for i in rt.backend.alarm_infos(app, parse_alarms(app))}
+    names = {i.name for i in rt.sources.alarms.alarm_infos(app, parse_alarms(app))}
     assert len(names) == N_JS and all(n.startswith("jobseek-") for n in names)
 
 
 def test_tag_selection_crosses_prefixes_and_includes_composites(aws) -> None:
     rt, _ = aws
     app = rt.catalog.get("payments")
-    infos = rt.backend.alarm_infos(app, parse_alarms(app))
+    infos = rt.sources.alarms.alarm_infos(app, parse_alarms(app))
     names = {i.name for i in infos}
     want = {f"ilikeyacut-fn{i:03d}-errors" for i in range(0, N_ILY, 10)} | {
         f"jobseek-fn{i:03d}-errors" for i in range(0, N_JS, 10)} | {
@@ -111,7 +110,7 @@ def test_tag_selection_asks_for_at_most_100_names_per_call(aws) -> None:
         arn = f"arn:aws:cloudwatch:{REGION}:123456789012:alarm:ilikeyacut-fn{i:03d}-errors"
         cw.tag_resource(ResourceARN=arn, Tags=[{"Key": "Team", "Value": "payments"}])
     app = rt.catalog.get("payments")
-    infos = rt.backend.alarm_infos(app, parse_alarms(app))
+    infos = rt.sources.alarms.alarm_infos(app, parse_alarms(app))
     assert len(infos) == N_ILY + 11 + 2
     assert rt.cache.aws_calls["cloudwatch.DescribeAlarms"] == 2
 
@@ -173,7 +172,7 @@ def _history_item(at: datetime, old: str, new: str, reason: str) -> dict[str, ob
 
 def test_history_is_paged_and_parsed() -> None:
     settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": REGION}, secrets={})
-    backend = AwsBackend(AwsClients(settings, QueryCache()))
+    backend = AwsAlarms(clients=AwsClients(settings, QueryCache()))
     stub = Stubber(backend.clients.client("cloudwatch"))
     t0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     start, end = t0 - timedelta(hours=1), t0 + timedelta(hours=3)
@@ -190,7 +189,7 @@ def test_history_is_paged_and_parsed() -> None:
     app = make_app("jobseek", "jobseek-")
     with stub:
         got = backend.alarm_transitions(app, parse_alarms(app), "jobseek-fn001-errors",
-                                        start, end)
+                                        start=start, end=end)
     stub.assert_no_pending_responses()
     assert [(t.old, t.new) for t in got] == [(OK, ALARM), (ALARM, OK), (OK, ALARM)]
     assert got[0].reason == "Threshold Crossed: 2 of 3"

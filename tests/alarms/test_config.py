@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics.alarm_config import DEFAULT_KINDS, AlarmConfigError, parse_alarms
-from analytics.catalog import load_catalog
-from analytics.specs import TIDY_COLUMNS
+from analytics.alarms.config import DEFAULT_KINDS, AlarmConfigError, parse_alarms
+from analytics.core.catalog import load_catalog
+from analytics.metrics.queries import TIDY_COLUMNS
 from tests.conftest import ROOT
 
 APP = """

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analytics import access, alarms
-from analytics.alarm_config import parse_alarms
-from analytics.alarm_rules import ALARM, INSUFFICIENT_DATA, OK, AlarmInfo, Transition
-from analytics.cache import UpstreamError
-from analytics.runtime import Runtime
+from analytics.alarms import service as alarms
+from analytics.alarms.config import parse_alarms
+from analytics.alarms.rules import ALARM, INSUFFICIENT_DATA, OK, AlarmInfo, Transition
+from analytics.core import access
+from analytics.core.cache import UpstreamError
+from analytics.sources import Runtime
 from tests.alarms.conftest import ALWAYS_FIRING, NEVER_FIRING
 
 
@@ -42,7 +43,9 @@ def test_firing_alarm_history_and_metric(firing_runtime: Runtime) -> None:
     info = alarms.find_alarm(rt, "jobseek", ALWAYS_FIRING)
     ev = info.evaluation
     now = datetime.now(UTC)
-    hist = alarms.alarm_history(rt, "jobseek", ALWAYS_FIRING, now - timedelta(days=3), now)
+    hist = alarms.alarm_history(
+        rt, "jobseek", ALWAYS_FIRING, start=now - timedelta(days=3), end=now
+    )
     assert [(t.old, t.new) for t in hist.value] == [(INSUFFICIENT_DATA, ALARM)]
     assert hist.value[0].at == info.since
     window = alarms.alarm_metric_window(rt, "jobseek", ALWAYS_FIRING).value
@@ -60,12 +63,12 @@ def test_the_user_never_sees_alarms_of_other_apps(firing_runtime: Runtime, viewe
     assert alarms.firing_counts(rt, rt.catalog.apps) == {"jobseek": 1}
     with pytest.raises(access.AccessDenied):
         alarms.alarm_history(rt, "ilikeyacut", "ilikeyacut-api-5xx-rate",
-                             datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
+                             start=datetime.now(UTC) - timedelta(hours=1), end=datetime.now(UTC))
     with pytest.raises(access.AccessDenied):
         alarms.alarm_metric_window(rt, "ilikeyacut", "ilikeyacut-api-5xx-rate")
     with pytest.raises(KeyError, match="no alarm named"):  # not another app's name either
         alarms.alarm_history(rt, "jobseek", "ilikeyacut-api-5xx-rate",
-                             datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
+                             start=datetime.now(UTC) - timedelta(hours=1), end=datetime.now(UTC))
 
 
 def test_one_evaluation_serves_every_reader(firing_runtime: Runtime) -> None:
@@ -88,7 +91,7 @@ def test_failed_refresh_serves_stale_then_fails_loudly(firing_runtime: Runtime,
     def boom(*a: object, **k: object) -> list[AlarmInfo]:
         raise ConnectionError("DescribeAlarms timed out")
 
-    monkeypatch.setattr(rt.backend, "alarm_infos", boom)
+    monkeypatch.setattr(rt.sources.alarms, "alarm_infos", boom)
     stale = alarms.alarm_states(rt, apps)
     assert stale.stale and "timed out" in (stale.error or "")
     assert [i.name for i in stale.value] == [i.name for i in good.value]
@@ -109,13 +112,13 @@ H = timedelta(hours=1)
 
 def test_state_segments_cover_the_range() -> None:
     trs = [Transition(T + H, OK, ALARM), Transition(T + 2 * H, ALARM, OK)]
-    segs = alarms.state_segments(_info(OK, T + 2 * H), trs, T, T + 4 * H)
+    segs = alarms.state_segments(_info(OK, T + 2 * H), trs, start=T, end=T + 4 * H)
     assert [(s.start, s.end, s.state) for s in segs] == [
         (T, T + H, OK), (T + H, T + 2 * H, ALARM), (T + 2 * H, T + 4 * H, OK)]
     # No change in range: the current state, from when it began if that is inside.
-    segs = alarms.state_segments(_info(ALARM, T - H), [], T, T + H)
+    segs = alarms.state_segments(_info(ALARM, T - H), [], start=T, end=T + H)
     assert [(s.start, s.state) for s in segs] == [(T, ALARM)]
-    segs = alarms.state_segments(_info(OK, T + H / 2), [], T, T + H)
+    segs = alarms.state_segments(_info(OK, T + H / 2), [], start=T, end=T + H)
     assert [(s.start, s.end, s.state) for s in segs] == [(T + H / 2, T + H, OK)]
-    segs = alarms.state_segments(_info(OK, T + 2 * H), [], T, T + H)
+    segs = alarms.state_segments(_info(OK, T + 2 * H), [], start=T, end=T + H)
     assert [s.state for s in segs] == ["unknown"]

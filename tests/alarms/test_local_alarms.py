@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analytics.alarm_config import AlarmConfig, parse_alarms
-from analytics.alarm_rules import ALARM, INSUFFICIENT_DATA, OK, sort_key
-from analytics.backends.local import LocalBackend
-from analytics.catalog import App, load_catalog
+from analytics.alarms.config import AlarmConfig, parse_alarms
+from analytics.alarms.local import LocalAlarms
+from analytics.alarms.rules import ALARM, INSUFFICIENT_DATA, OK, sort_key
+from analytics.core.catalog import App, load_catalog
 from analytics.local.simulator import DAY_MS, Incident, generate_day, incidents_for_week
 from analytics.local.store import LocalStore
+from analytics.metrics.local import LocalMetrics
 from tests.conftest import ROOT
 
 SEED = 7
@@ -62,13 +63,20 @@ def week_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStore]
     store.close()
 
 
+def local_alarms(store: LocalStore, now: datetime | None = None) -> LocalAlarms:
+    """The local alarms source over ``store``, its clock stopped at ``now`` when given."""
+    metrics = LocalMetrics(store=store)
+    return LocalAlarms(metrics=metrics) if now is None else LocalAlarms(metrics=metrics,
+                                                                        clock=lambda: now)
+
+
 @pytest.fixture(scope="module")
 def evaluated(week_store: LocalStore) -> dict[str, tuple[AlarmConfig, dict[str, object]]]:
-    backend = LocalBackend(week_store)
+    backend = local_alarms(week_store)
     out = {}
     for app in CATALOG.apps:
         cfg = parse_alarms(app, CATALOG.path)
-        out[app.id] = (cfg, backend.evaluate_alarms(cfg, DATA_END + timedelta(minutes=2)))
+        out[app.id] = (cfg, backend.evaluate_alarms(cfg, now=DATA_END + timedelta(minutes=2)))
     return out
 
 
@@ -128,7 +136,7 @@ def test_during_an_incident_its_alarms_fire_and_sort_first(week_store: LocalStor
     inc = next(i for i in incidents(app) if i.kind == "slow_deploy")
     cfg = parse_alarms(app, CATALOG.path)
     now = ts(inc.end_ms) - timedelta(minutes=5)
-    infos = sorted(LocalBackend(week_store).alarm_infos(app, cfg, now), key=sort_key)
+    infos = sorted(local_alarms(week_store, now).alarm_infos(app, cfg), key=sort_key)
     firing = [i for i in infos if i.state == ALARM]
     assert {i.name for i in firing} == expected_alarms(app, inc)
     assert infos[:len(firing)] == firing
@@ -136,20 +144,20 @@ def test_during_an_incident_its_alarms_fire_and_sort_first(week_store: LocalStor
         assert ts(inc.start_ms) < info.since < now
         assert info.evaluation is not None and info.evaluation.threshold == app.slo_p95_ms
         assert info.console_url is None
-    history = LocalBackend(week_store).alarm_transitions(
-        app, cfg, firing[0].name, ts(inc.start_ms), now, now)
+    history = local_alarms(week_store, now).alarm_transitions(
+        app, cfg, firing[0].name, start=ts(inc.start_ms), end=now)
     assert [t.new for t in history][-1] == ALARM and history[-1].at == firing[0].since
 
 
 def test_metric_around_the_transition_shows_the_breach(week_store: LocalStore) -> None:
     app = CATALOG.get("ilikeyacut")
     inc = next(i for i in incidents(app) if i.kind == "error_burst")
-    backend = LocalBackend(week_store)
     cfg = parse_alarms(app, CATALOG.path)
     now = ts(inc.end_ms)
-    info = next(i for i in backend.alarm_infos(app, cfg, now) if i.name.endswith("-5xx-rate"))
+    backend = local_alarms(week_store, now)
+    info = next(i for i in backend.alarm_infos(app, cfg) if i.name.endswith("-5xx-rate"))
     assert info.state == ALARM
-    series = backend.alarm_metric(info, info.since - timedelta(hours=2), now)
+    series = backend.alarm_metric(info, start=info.since - timedelta(hours=2), end=now)
     before = series[series.index < ts(inc.start_ms)]
     during = series[series.index >= ts(inc.start_ms)]
     assert before.max() < 5.0 <= during.max()  # ~0.15 % normally, ~9 % during the burst
@@ -158,15 +166,15 @@ def test_metric_around_the_transition_shows_the_breach(week_store: LocalStore) -
 def test_incremental_evaluation_equals_a_fresh_one(week_store: LocalStore) -> None:
     app = CATALOG.get("ilikeyacut")
     cfg = parse_alarms(app, CATALOG.path)
-    kept = LocalBackend(week_store)
+    kept = local_alarms(week_store)
     for hours in (30, 55, 80, 119):  # the kept evaluation is extended step by step
-        kept.evaluate_alarms(cfg, DATA_START + timedelta(hours=hours))
-    extended = kept.evaluate_alarms(cfg, DATA_END)
-    fresh = LocalBackend(week_store).evaluate_alarms(cfg, DATA_END)
+        kept.evaluate_alarms(cfg, now=DATA_START + timedelta(hours=hours))
+    extended = kept.evaluate_alarms(cfg, now=DATA_END)
+    fresh = local_alarms(week_store).evaluate_alarms(cfg, now=DATA_END)
     assert extended.keys() == fresh.keys()
     for name in fresh:
         assert extended[name][1].transitions == fresh[name][1].transitions
         assert extended[name][1].states == fresh[name][1].states
     # An earlier moment than the kept one is evaluated afresh, not from the future.
-    early = kept.evaluate_alarms(cfg, DATA_START + timedelta(hours=2))
+    early = kept.evaluate_alarms(cfg, now=DATA_START + timedelta(hours=2))
     assert all(len(r.states) == 23 for _, r in early.values())  # 2 h - 1 min delay, 5-min

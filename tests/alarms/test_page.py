@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import alarms
-from analytics.alarm_rules import ALARM, INSUFFICIENT_DATA, OK
-from analytics.catalog import parse_catalog
-from analytics.runtime import Runtime, set_runtime
+from analytics.alarms import service as alarms
+from analytics.alarms.rules import ALARM, INSUFFICIENT_DATA, OK
+from analytics.core.catalog import parse_catalog
+from analytics.sources import Runtime, set_runtime
 from tests.alarms.conftest import ALWAYS_FIRING, NEVER_FIRING
 from tests.conftest import ROOT
 from tests.helpers import signed_in_app
@@ -80,8 +80,8 @@ def test_overview_shows_each_apps_firing_count(firing_runtime: Runtime) -> None:
 def _badge_script() -> None:
     import streamlit as st
 
-    from analytics import access
-    from analytics.runtime import get_runtime
+    from analytics.core import access
+    from analytics.sources import get_runtime
     from analytics.ui.alarm_widgets import sidebar_alarm_badge
 
     apps = st.session_state.get("apps")
@@ -132,7 +132,7 @@ def test_stale_alarms_when_the_refresh_fails(firing_runtime: Runtime,
     def boom(*a: object, **k: object) -> None:
         raise ConnectionError("DescribeAlarms throttled")
 
-    monkeypatch.setattr(firing_runtime.backend, "alarm_infos", boom)
+    monkeypatch.setattr(firing_runtime.sources.alarms, "alarm_infos", boom)
     at.run()
     assert not at.exception
     assert any("latest refresh failed" in w.value and "throttled" in w.value for w in at.warning)

@@ -8,15 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.alarm_rules import (
-    ALARM,
-    INSUFFICIENT_DATA,
-    OK,
-    TREATMENTS,
-    Evaluation,
-    decide,
-    run,
-)
+from analytics.alarms.rules import ALARM, INSUFFICIENT_DATA, OK, TREATMENTS, Evaluation, decide, run
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 THRESHOLD = 5.0

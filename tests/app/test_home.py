@@ -41,7 +41,7 @@ def test_stale_banner_when_refresh_fails(installed_runtime, monkeypatch) -> None
         entry.expires_at = 0
     def boom(*a, **k):
         raise ConnectionError("CloudWatch endpoint timed out")
-    monkeypatch.setattr(installed_runtime.backend, "get_metric_data", boom)
+    monkeypatch.setattr(installed_runtime.sources.metrics, "get_metric_data", boom)
     at.run()
     assert not at.exception
     assert any("latest refresh failed" in w.value and "timed out" in w.value for w in at.warning)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.access import ANONYMOUS
 from analytics.auth.audit import LOGGER_NAME
 from analytics.auth.lockout import LOCK_SECONDS
+from analytics.core.access import ANONYMOUS
 from tests.auth.conftest import (
     ALICE_PW,
     BOB_PW,

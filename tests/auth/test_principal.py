@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from analytics import access
-from analytics.access import ANONYMOUS, AccessDenied, Principal
 from analytics.auth.session import principal_from_session
+from analytics.core import access
+from analytics.core.access import ANONYMOUS, AccessDenied, Principal
 
 
 @pytest.fixture(autouse=True)

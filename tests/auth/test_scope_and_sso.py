@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.access import ANONYMOUS, Principal
 from analytics.auth import sso
 from analytics.auth.pages import PAGES, PageSpec, pages_for
-from analytics.cache import QueryCache
-from analytics.runtime import Runtime, build_runtime, set_runtime
-from analytics.settings import load_settings
-from analytics.specs import MetricQuery
+from analytics.core.access import ANONYMOUS, Principal
+from analytics.core.cache import QueryCache
+from analytics.core.settings import load_settings
+from analytics.metrics.queries import MetricQuery
+from analytics.sources import Runtime, build_runtime, set_runtime
 from tests.auth.conftest import USERS, data_elements, home
 from tests.helpers import signed_in_app
 
@@ -53,13 +53,13 @@ def _rendered_text(node: object) -> str:
 def test_a_jobseek_viewer_cannot_get_ilikeyacut_data_through_the_url(
         installed_runtime: Runtime, monkeypatch: pytest.MonkeyPatch, spec: PageSpec) -> None:
     asked: list[str] = []
-    real = installed_runtime.backend.get_metric_data
+    real = installed_runtime.sources.metrics.get_metric_data
 
     def spy(queries: Sequence[MetricQuery], start: datetime, end: datetime) -> pd.DataFrame:
         asked.extend(repr(q).lower() for q in queries)
         return real(queries, start, end)
 
-    monkeypatch.setattr(installed_runtime.backend, "get_metric_data", spy)
+    monkeypatch.setattr(installed_runtime.sources.metrics, "get_metric_data", spy)
     at = signed_in_app(spec.path, username="js-viewer", role="viewer", apps=["jobseek"],
                        query={"app": "ilikeyacut", "apps": "ilikeyacut"}).run()
     assert not at.exception, [e.value for e in at.exception]

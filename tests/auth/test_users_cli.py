@@ -1,4 +1,4 @@
-"""``python -m analytics.users``: add / passwd / remove / list with real bcrypt hashes."""
+"""``python -m analytics.cli.users``: add / passwd / remove / list with real bcrypt hashes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from analytics.auth.credentials import load_file, parse_yaml
-from analytics.users import main
+from analytics.cli.users import main
 
 ROOT = Path(__file__).resolve().parents[2]
 PW1 = "first-Password-4711"
@@ -103,10 +103,25 @@ def test_default_path_follows_the_data_dir(tmp_path: Path) -> None:
 
 def test_runs_as_a_module(tmp_path: Path) -> None:
     env = {**os.environ, "AUTH_CREDENTIALS_FILE": str(tmp_path / "u.yaml")}
-    p = subprocess.run([sys.executable, "-m", "analytics.users", "add", "root", "--role", "admin",
-                        "--password-stdin"], input=PW1 + "\n", text=True, capture_output=True,
-                       cwd=ROOT, env=env, timeout=60)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analytics.cli.users",
+            "add",
+            "root",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        input=PW1 + "\n",
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
     assert p.returncode == 0, p.stderr
-    p = subprocess.run([sys.executable, "-m", "analytics.users", "list"], text=True,
+    p = subprocess.run([sys.executable, "-m", "analytics.cli.users", "list"], text=True,
                        capture_output=True, cwd=ROOT, env=env, timeout=60)
     assert p.stdout.splitlines()[1].split()[:2] == ["root", "admin"]

@@ -10,16 +10,13 @@ from pathlib import Path
 import pytest
 from botocore.stub import Stubber
 
-from analytics import access
-from analytics.backends.aws import AwsBackend
-from analytics.backends.aws_clients import AwsClients
-from analytics.backends.local import LocalBackend
-from analytics.cache import QueryCache
-from analytics.catalog import load_catalog
+from analytics.core import access
+from analytics.core.cache import QueryCache
+from analytics.core.catalog import load_catalog
+from analytics.core.settings import load_settings
 from analytics.local import sim_costs
 from analytics.local.store import LocalStore
-from analytics.runtime import Runtime
-from analytics.settings import load_settings
+from analytics.sources import Runtime, build_runtime, local_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 7
@@ -42,9 +39,8 @@ def aws_rt() -> Iterator[tuple[Runtime, Stubber]]:
     settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "eu-west-1"},
                              secrets={})
     cache = QueryCache()
-    clients = AwsClients(settings, cache)
-    rt = Runtime(settings, load_catalog(ROOT / "apps.toml"), AwsBackend(clients), cache)
-    ce = clients.client("ce")
+    rt = build_runtime(settings, cache=cache, catalog=load_catalog(ROOT / "apps.toml"))
+    ce = rt.sources.costs.clients.client("ce")
     with Stubber(ce) as stub:
         yield rt, stub
 
@@ -52,7 +48,6 @@ def aws_rt() -> Iterator[tuple[Runtime, Stubber]]:
 @pytest.fixture(scope="session")
 def fixed_store(tmp_path_factory: pytest.TempPathFactory) -> LocalStore:
     store = LocalStore(tmp_path_factory.mktemp("fixed-costs") / "costs.duckdb")
-    sim_costs.ensure_schema(store)
     sim_costs.write_days(store, load_catalog(ROOT / "apps.toml"), SEED, FIXED_FIRST, FIXED_UNTIL)
     return store
 
@@ -62,7 +57,7 @@ def fixed_rt(fixed_store: LocalStore) -> Runtime:
     """A local runtime over the fixed cost window, with an empty cache of its own."""
     settings = load_settings({"ANALYTICS_BACKEND": "local", "ANALYTICS_DATA_DIR": "/tmp/unused"},
                              secrets={})
-    return Runtime(settings, load_catalog(ROOT / "apps.toml"), LocalBackend(fixed_store),
+    return Runtime(settings, load_catalog(ROOT / "apps.toml"), local_sources(store=fixed_store),
                    QueryCache())
 
 

@@ -7,14 +7,15 @@ from datetime import date
 import pytest
 from botocore.stub import Stubber
 
-from analytics.backends.aws_costs import (
+from analytics.costs.aws import (
     MAX_PAGES,
     CostExplorerPagingError,
     cost_and_usage_request,
     forecast_request,
 )
-from analytics.cost_forecast import ALL, CostQueryError, forecast_window
-from analytics.runtime import Runtime
+from analytics.costs.forecast import forecast_window
+from analytics.costs.frames import ALL, CostQueryError
+from analytics.sources import Runtime
 from tests.costs.conftest import ce_page, forecast_response
 
 BOTH = ("SERVICE", "TAG")
@@ -24,8 +25,8 @@ def test_ce_client_is_pinned_to_us_east_1(aws_rt: tuple[Runtime, Stubber]) -> No
     rt, _ = aws_rt
     assert rt.settings.region == "eu-west-1"
     # botocore names the partition endpoint "aws-global"; the endpoint is us-east-1's
-    assert rt.backend.clients.client("ce").meta.endpoint_url == "https://ce.us-east-1.amazonaws.com"
-    assert rt.backend.clients.client("cloudwatch").meta.region_name == "eu-west-1"
+    assert rt.sources.costs.clients.client("ce").meta.endpoint_url == "https://ce.us-east-1.amazonaws.com"
+    assert rt.sources.costs.clients.client("cloudwatch").meta.region_name == "eu-west-1"
 
 
 def test_get_cost_and_usage_follows_next_page_token(aws_rt: tuple[Runtime, Stubber]) -> None:
@@ -41,7 +42,7 @@ def test_get_cost_and_usage_follows_next_page_token(aws_rt: tuple[Runtime, Stubb
     stub.add_response("get_cost_and_usage", ce_page(
         [("2026-11-02", [("Amazon DynamoDB", "ilikeyacut", 1.75)])]),
         {**request, "NextPageToken": "tok-2"})
-    frame = rt.backend.get_cost_and_usage(date(2026, 11, 1), date(2026, 11, 3))
+    frame = rt.sources.costs.get_cost_and_usage(date(2026, 11, 1), date(2026, 11, 3))
     stub.assert_no_pending_responses()
     rows = {(str(r.start), r.service, r.tag): r.amount for r in frame.itertuples()}
     assert rows == {("2026-11-01", "AWS Lambda", "jobseek"): 4.5,
@@ -62,7 +63,7 @@ def test_monthly_amortized_grouped_by_tag_only(aws_rt: tuple[Runtime, Stubber]) 
     stub.add_response("get_cost_and_usage", resp, {
         "TimePeriod": {"Start": "2026-10-01", "End": "2026-11-26"}, "Granularity": "MONTHLY",
         "Metrics": ["AmortizedCost"], "GroupBy": [{"Type": "TAG", "Key": "Application"}]})
-    frame = rt.backend.get_cost_and_usage(date(2026, 10, 1), date(2026, 11, 26),
+    frame = rt.sources.costs.get_cost_and_usage(date(2026, 10, 1), date(2026, 11, 26),
                                           granularity="MONTHLY", metric="AmortizedCost",
                                           group_by=("TAG",))
     assert list(frame["service"]) == [ALL, ALL]
@@ -89,7 +90,7 @@ def test_runaway_pagination_stops(aws_rt: tuple[Runtime, Stubber]) -> None:
     for _ in range(MAX_PAGES):
         stub.add_response("get_cost_and_usage", ce_page([], "again"))
     with pytest.raises(CostExplorerPagingError):
-        rt.backend.get_cost_and_usage(date(2026, 11, 1), date(2026, 11, 2))
+        rt.sources.costs.get_cost_and_usage(date(2026, 11, 1), date(2026, 11, 2))
 
 
 @pytest.mark.parametrize(("today", "start", "end"), [
@@ -108,7 +109,7 @@ def test_forecast_request_to_the_end_of_the_month(aws_rt: tuple[Runtime, Stubber
         "Filter": {"Tags": {"Key": "Application", "Values": ["jobseek"],
                             "MatchOptions": ["EQUALS"]}},
     })
-    f = rt.backend.get_cost_forecast(s, e, tag="jobseek")
+    f = rt.sources.costs.get_cost_forecast(s, e, tag="jobseek")
     stub.assert_no_pending_responses()
     assert (f.start.isoformat(), f.end.isoformat()) == (start, end)
     assert (f.mean, f.lower, f.upper, f.level) == (120.0, 100.0, 150.0, 80)
@@ -126,7 +127,7 @@ def test_account_forecast_amortized_has_no_filter() -> None:
 def test_forecast_without_enough_history_is_none(aws_rt: tuple[Runtime, Stubber]) -> None:
     rt, stub = aws_rt
     stub.add_client_error("get_cost_forecast", "DataUnavailableException", "no data")
-    assert rt.backend.get_cost_forecast(date(2026, 11, 26), date(2026, 12, 1)) is None
+    assert rt.sources.costs.get_cost_forecast(date(2026, 11, 26), date(2026, 12, 1)) is None
 
 
 def _anomaly(aid: str, start: str, impact: float, dim: str) -> dict:
@@ -148,7 +149,7 @@ def test_get_anomalies_pages_and_inclusive_end_date(aws_rt: tuple[Runtime, Stubb
     stub.add_response("get_anomalies", {"Anomalies": [_anomaly("a2", "2026-11-20", 12.5,
                                                                "AWS Lambda")]},
                       {**req, "NextPageToken": "p2"})
-    frame = rt.backend.get_cost_anomalies(date(2026, 10, 1), date(2026, 11, 26))
+    frame = rt.sources.costs.get_cost_anomalies(date(2026, 10, 1), date(2026, 11, 26))
     stub.assert_no_pending_responses()
     assert list(frame["anomaly_id"]) == ["a1", "a2"]
     assert list(frame["impact_usd"]) == [30.0, 12.5]

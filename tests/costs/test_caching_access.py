@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime
 import pytest
 from botocore.stub import Stubber
 
-from analytics import access, cost_queries, costs
-from analytics.cost_queries import UNTAGGED
-from analytics.runtime import Runtime
+from analytics.core import access
+from analytics.costs import queries as cost_queries
+from analytics.costs import service as costs
+from analytics.costs.queries import UNTAGGED
+from analytics.sources import Runtime
 from tests.costs.conftest import ce_page, forecast_response
 from tests.helpers import signed_in_app
 
@@ -33,11 +35,11 @@ def _queue_cold_view(stub: Stubber) -> None:
 def test_second_view_makes_no_cost_explorer_call(aws_rt: tuple[Runtime, Stubber]) -> None:
     rt, stub = aws_rt
     _queue_cold_view(stub)
-    first = costs.cost_view(rt, rt.catalog.apps, datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    first = costs.cost_view(rt, rt.catalog.apps, today=datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
     stub.assert_no_pending_responses()
     assert cost_queries.ce_requests(rt) == 6
     # later the same day, another viewer: no response is queued, so any CE call would fail
-    second = costs.cost_view(rt, rt.catalog.apps, datetime(2026, 11, 26, 17, 30, tzinfo=UTC))
+    second = costs.cost_view(rt, rt.catalog.apps, today=datetime(2026, 11, 26, 17, 30, tzinfo=UTC))
     assert cost_queries.ce_requests(rt) == 6
     assert second.total.mtd == first.total.mtd == 32.0
     assert second.total.same_days_last_month == 18.0
@@ -46,9 +48,11 @@ def test_second_view_makes_no_cost_explorer_call(aws_rt: tuple[Runtime, Stubber]
 
 
 def test_two_times_of_one_day_share_one_key(fixed_rt: Runtime) -> None:
-    costs.cost_view(fixed_rt, fixed_rt.catalog.apps, datetime(2026, 11, 20, 0, 5, tzinfo=UTC))
+    costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today=datetime(2026, 11, 20, 0, 5, tzinfo=UTC))
     snap = fixed_rt.cache.snapshot()
-    costs.cost_view(fixed_rt, fixed_rt.catalog.apps, datetime(2026, 11, 20, 23, 55, tzinfo=UTC))
+    costs.cost_view(
+        fixed_rt, fixed_rt.catalog.apps, today=datetime(2026, 11, 20, 23, 55, tzinfo=UTC)
+    )
     again = fixed_rt.cache.snapshot()
     assert again["upstream_calls"] == snap["upstream_calls"] == {"costs": 5}
     assert again["entries"] == snap["entries"]
@@ -57,7 +61,7 @@ def test_two_times_of_one_day_share_one_key(fixed_rt: Runtime) -> None:
     assert ("usage", "2026-10-01", "2026-11-20", "DAILY", "UnblendedCost",
             ("SERVICE", "TAG")) in keys
     # the next day is a new key
-    costs.cost_view(fixed_rt, fixed_rt.catalog.apps, date(2026, 11, 21))
+    costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today=date(2026, 11, 21))
     assert fixed_rt.cache.snapshot()["upstream_calls"]["costs"] > 5
 
 
@@ -83,24 +87,24 @@ def test_viewer_sees_only_their_app_and_no_untagged(fixed_rt: Runtime) -> None:
         cost_queries.costs(fixed_rt, date(2026, 11, 1), TODAY, group_by=("SERVICE",))
     anomalies = cost_queries.anomalies(fixed_rt, date(2026, 9, 1), TODAY).value
     assert set(anomalies["app"]) <= {"jobseek"}
-    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, TODAY)
+    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today=TODAY)
     assert [a.key for a in view.apps] == ["jobseek"] and view.untagged_share is None
     assert view.total.mtd == view.apps[0].mtd
 
 
 def test_admin_sees_untagged_about_eight_percent(fixed_rt: Runtime) -> None:
     access.set_principal(access.Principal("boss", "admin", None))
-    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, date(2026, 12, 1))
+    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today=date(2026, 12, 1))
     assert UNTAGGED in set(view.daily["app"])
     assert 6.0 < view.untagged_share < 10.0
     # an admin restricted to one app is treated as a viewer of that app
     access.set_principal(access.Principal("half", "admin", frozenset({"ilikeyacut"})))
-    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, date(2026, 12, 1))
+    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today=date(2026, 12, 1))
     assert set(view.daily["app"]) == {"ilikeyacut"} and view.untagged_share is None
 
 
 def test_tags_outside_the_catalog_are_admin_only(fixed_rt: Runtime) -> None:
-    from analytics.cost_forecast import cost_frame
+    from analytics.costs.frames import cost_frame
 
     frame = cost_frame([(TODAY, "AWS Lambda", "jobseek", 3.0, False),
                         (TODAY, "AWS Lambda", "legacy-crm", 2.0, False),

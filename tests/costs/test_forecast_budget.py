@@ -9,15 +9,17 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from analytics import costs
-from analytics.catalog import Catalog
-from analytics.cost_forecast import forecast_window, simple_forecast, z_for_level
-from analytics.runtime import Runtime
+from analytics.core.catalog import Catalog
+from analytics.costs import service as costs
+from analytics.costs.forecast import forecast_window, simple_forecast, z_for_level
+from analytics.costs.model import Period
+from analytics.costs.tables import budget_lines
+from analytics.sources import Runtime
 from tests.helpers import signed_in_app
 
 
 def _daily(rt: Runtime, start: date, end: date, tag: str | None = None) -> pd.Series:
-    return rt.backend._daily_totals(start, end, "UnblendedCost", tag)
+    return rt.sources.costs._daily_totals(start, end, "UnblendedCost", tag)
 
 
 def test_simple_model_mean_and_interval() -> None:
@@ -44,7 +46,7 @@ def test_simple_model_skips_the_first_of_the_month_and_adds_it_back_when_due() -
 
 def test_forecast_on_the_first_day_of_a_month(fixed_rt: Runtime) -> None:
     today = date(2026, 12, 1)
-    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today)
+    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today=today)
     assert view.mtd.days == 0 and view.same_days.days == 0
     assert view.last_month.start == date(2026, 11, 1)
     js = next(a for a in view.apps if a.key == "jobseek")
@@ -62,8 +64,8 @@ def test_forecast_on_the_first_day_of_a_month(fixed_rt: Runtime) -> None:
 
 def test_forecast_on_the_last_day_of_a_month(fixed_rt: Runtime) -> None:
     today = date(2026, 11, 30)
-    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today)
-    assert view.mtd.days == 29 and view.same_days == costs.Period(
+    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today=today)
+    assert view.mtd.days == 29 and view.same_days == Period(
         date(2026, 10, 1), date(2026, 10, 30), view.same_days.label)
     il = next(a for a in view.apps if a.key == "ilikeyacut")
     f = il.month_forecast
@@ -83,19 +85,19 @@ def _with_budgets(rt: Runtime, budgets: dict[str, float | None]) -> Runtime:
 
 def test_budget_warning_only_when_the_forecast_passes_it(fixed_rt: Runtime) -> None:
     today = date(2026, 11, 20)
-    base = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today)
+    base = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today=today)
     js = next(a for a in base.apps if a.key == "jobseek").month_forecast
     assert base.budget_warnings == []  # defaults: $900 against about $800
     below = _with_budgets(fixed_rt, {"jobseek": round(js.mean - 1.0, 2)})
-    view = costs.cost_view(below, below.catalog.apps, today)
+    view = costs.cost_view(below, below.catalog.apps, today=today)
     assert len(view.budget_warnings) == 1 and "JobSeek" in view.budget_warnings[0]
     assert next(a for a in view.apps if a.key == "jobseek").over_budget
     above = _with_budgets(fixed_rt, {"jobseek": round(js.mean + 1.0, 2)})
-    view = costs.cost_view(above, above.catalog.apps, today)
+    view = costs.cost_view(above, above.catalog.apps, today=today)
     assert view.budget_warnings == []
     if js.upper > js.mean + 1.0:  # inside the range: a caution, not a warning
         assert any("upper end" in c for c in view.budget_cautions)
-    lines = costs.budget_lines(view, next(a for a in view.apps if a.key == "jobseek"))
+    lines = budget_lines(view, next(a for a in view.apps if a.key == "jobseek"))
     assert set(lines["budget_usd"]) == {round(js.mean + 1.0, 2)}
     assert lines["forecast_usd"].dropna().iloc[-1] == pytest.approx(js.mean)
     assert lines["actual_usd"].dropna().iloc[-1] == pytest.approx(

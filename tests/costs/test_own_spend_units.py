@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-import types
+import dataclasses
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
 
-from analytics import costs, own_spend, unit_economics
-from analytics.cache import Cached
-from analytics.runtime import Runtime
+from analytics.core.cache import Cached
+from analytics.costs import own_spend, unit_economics
+from analytics.costs import service as costs
+from analytics.sources import Runtime
 
 NOW = datetime(2026, 11, 30, 7, 30, tzinfo=UTC).timestamp()
 
@@ -50,28 +51,40 @@ def test_local_backend_spends_nothing(fixed_rt: Runtime) -> None:
     assert spend.month_projection_usd == 0 and spend.table().columns[0] == "api"
 
 
-def _fake_custom_metrics(monkeypatch: pytest.MonkeyPatch, fn: object) -> list[tuple]:
-    calls: list[tuple] = []
+class _FakeCustom:
+    """A custom-metrics source answering ``metric_stats`` with ``fn(app_id, start)``."""
 
-    def series(rt, app_id, metric, start, end, period, stat="Maximum"):
-        calls.append((app_id, metric, start, end, period, stat))
-        return fn(app_id, start)  # type: ignore[operator]
+    def __init__(self, fn: Callable[[str, datetime], Cached[pd.DataFrame]]) -> None:
+        self.fn, self.calls = fn, list[tuple]()
 
-    module = types.ModuleType("analytics.custom_metrics")
-    module.custom_metric_series = series  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "analytics.custom_metrics", module)
-    return calls
+    def metric_names(self, app: object) -> list[str]:
+        return []
+
+    def metric_stats(self, app_id: str, metric_name: str, *, start_ms: int, end_ms: int,
+                     period: int, stat: str, dims: str | None, now_ms: int) -> pd.DataFrame:
+        start = datetime.fromtimestamp(start_ms / 1000, UTC)
+        self.calls.append((app_id, metric_name, start_ms, end_ms, period, stat))
+        return self.fn(app_id, start).value
+
+    def recent_points(self, *args: object, **kwargs: object) -> pd.DataFrame:
+        return pd.DataFrame()
 
 
-def test_cost_per_mau_is_cost_over_the_months_maximum(fixed_rt: Runtime,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def _fake_custom_metrics(rt: Runtime, fn: Callable[[str, datetime], Cached[pd.DataFrame]]
+                         ) -> list[tuple]:
+    fake = _FakeCustom(fn)
+    rt.sources = dataclasses.replace(rt.sources, custom=fake)
+    return fake.calls
+
+
+def test_cost_per_mau_is_cost_over_the_months_maximum(fixed_rt: Runtime) -> None:
     def frame(app_id, start):
         values = [1000.0, 4000.0, 2500.0] if app_id == "jobseek" else [3000.0, 6000.0]
         return Cached(pd.DataFrame({"timestamp": pd.date_range(start, periods=len(values)),
                                     "value": values}), 0.0)
 
-    calls = _fake_custom_metrics(monkeypatch, frame)
-    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, date(2026, 11, 20))
+    calls = _fake_custom_metrics(fixed_rt, frame)
+    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today=date(2026, 11, 20))
     rows = unit_economics.cost_per_mau(fixed_rt, view)
     assert {c[1] for c in calls} == {"ActiveUsers"} and {c[5] for c in calls} == {"Maximum"}
     js_last = next(r for r in rows if r.app == "jobseek" and "October" in r.period)
@@ -83,18 +96,15 @@ def test_cost_per_mau_is_cost_over_the_months_maximum(fixed_rt: Runtime,
     assert set(table["target_usd"]) == {0.10} and table["cost_per_mau_usd"].notna().all()
 
 
-@pytest.mark.parametrize("behaviour", ["empty", "raises", "missing"])
-def test_mau_unknown_never_crashes(fixed_rt: Runtime, monkeypatch: pytest.MonkeyPatch,
-                                   behaviour: str) -> None:
-    if behaviour == "missing":
-        monkeypatch.setitem(sys.modules, "analytics.custom_metrics", None)  # import fails
-    else:
-        def fn(app_id, start):
-            if behaviour == "raises":
-                raise ConnectionError("ingest table unreachable")
-            return Cached(pd.DataFrame({"timestamp": [], "value": []}), 0.0)
-        _fake_custom_metrics(monkeypatch, fn)
-    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, date(2026, 11, 20))
+@pytest.mark.parametrize("behaviour", ["empty", "raises", "zero"])
+def test_mau_unknown_never_crashes(fixed_rt: Runtime, behaviour: str) -> None:
+    def fn(app_id: str, start: datetime) -> Cached[pd.DataFrame]:
+        if behaviour == "raises":
+            raise ConnectionError("ingest table unreachable")
+        values = [0.0] if behaviour == "zero" else []
+        return Cached(pd.DataFrame({"timestamp": [start] * len(values), "value": values}), 0.0)
+    _fake_custom_metrics(fixed_rt, fn)
+    view = costs.cost_view(fixed_rt, fixed_rt.catalog.apps, today=date(2026, 11, 20))
     rows = unit_economics.cost_per_mau(fixed_rt, view)
     assert rows and all(r.mau is None and r.cost_per_mau is None for r in rows)
     assert all(r.note.startswith("MAU unknown: send ActiveUsers through the ingest API")

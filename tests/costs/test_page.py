@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.runtime import Runtime
+from analytics.sources import Runtime
 from tests.helpers import signed_in_app
 
 PAGE = "app_pages/costs.py"

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics import access, cost_queries
-from analytics.report import (
+from analytics.core import access
+from analytics.costs import queries as cost_queries
+from analytics.costs.report import (
     ReportError,
     build_week_report,
     html_download,
@@ -19,7 +20,7 @@ from analytics.report import (
     week_label,
     write_report,
 )
-from analytics.runtime import Runtime
+from analytics.sources import Runtime
 from tests.costs.conftest import ROOT
 
 
@@ -40,7 +41,9 @@ def test_future_and_too_old_weeks_are_refused(fixed_rt: Runtime) -> None:
 
 
 def test_report_for_a_week_on_the_local_backend(fixed_rt: Runtime, tmp_path: Path) -> None:
-    html_path, md_path = write_report(fixed_rt, "2026-W47", tmp_path, today=date(2026, 11, 26))
+    html_path, md_path = write_report(
+        fixed_rt, "2026-W47", out_dir=tmp_path, today=date(2026, 11, 26)
+    )
     assert html_path.name == "cost-review-2026-W47.html" and html_path.is_file()
     html = html_path.read_text(encoding="utf-8")
     # self-contained: plotly.js inlined, nothing loaded from elsewhere
@@ -85,13 +88,13 @@ def test_cli_writes_both_files(tmp_path: Path) -> None:
            "SIMULATOR_LIVE": "false", "SIMULATOR_HISTORY_DAYS": "1", "INGEST_ENABLED": "false",
            "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     week = week_label(date.today() - timedelta(days=7))
-    out = subprocess.run([sys.executable, "-m", "analytics.report", "--week", week, "--out",
+    out = subprocess.run([sys.executable, "-m", "analytics.cli.report", "--week", week, "--out",
                           str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "out" / f"cost-review-{week}.html").is_file()
     assert (tmp_path / "out" / f"cost-review-{week}.md").is_file()
-    bad = subprocess.run([sys.executable, "-m", "analytics.report", "--week", "2026-47"],
+    bad = subprocess.run([sys.executable, "-m", "analytics.cli.report", "--week", "2026-47"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "expected an ISO week" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analytics.catalog import load_catalog
+from analytics.core.catalog import load_catalog
 from analytics.local import sim_costs
 from analytics.local.store import LocalStore
 from tests.costs.conftest import ROOT, SEED
@@ -43,9 +43,8 @@ def test_history_covers_the_previous_month_and_45_days() -> None:
 
 def test_first_start_then_ticks_write_each_complete_day_once(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "c.duckdb")
-    sim_costs.ensure_schema(store)
     clock = [_ms(date(2026, 11, 26), 9)]
-    hook = sim_costs.make_hook(CATALOG, SEED, clock_ms=lambda: clock[0])
+    hook = sim_costs.make_hook(CATALOG, seed=SEED, clock_ms=lambda: clock[0])
     hook(store, 0, 0)  # a metric step from long ago: the cost history is anchored on now
     first = _items(store)
     assert first["day"].min().date() == date(2026, 10, 1)
@@ -58,7 +57,6 @@ def test_first_start_then_ticks_write_each_complete_day_once(tmp_path: Path) -> 
     assert after["day"].max().date() == date(2026, 11, 27)
     # incremental writing gives what one pass would have given
     other = LocalStore(tmp_path / "d.duckdb")
-    sim_costs.ensure_schema(other)
     sim_costs.write_days(other, CATALOG, SEED, date(2026, 10, 1), date(2026, 11, 28))
     pd.testing.assert_frame_equal(after, _items(other))
 
@@ -66,7 +64,6 @@ def test_first_start_then_ticks_write_each_complete_day_once(tmp_path: Path) -> 
 @pytest.fixture(scope="module")
 def months(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     store = LocalStore(tmp_path_factory.mktemp("months") / "m.duckdb")
-    sim_costs.ensure_schema(store)
     sim_costs.write_days(store, CATALOG, SEED, date(2026, 7, 1), date(2026, 11, 1))
     return _items(store)
 

@@ -15,14 +15,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from analytics.backends.aws import AwsBackend
-from analytics.backends.aws_clients import AwsClients
-from analytics.cache import QueryCache
-from analytics.catalog import load_catalog
+from analytics.core.cache import QueryCache
+from analytics.core.catalog import load_catalog
+from analytics.core.settings import load_settings
 from analytics.local.ingest_server import IngestServer, ingest_token
 from analytics.local.live_services import ingest_server
-from analytics.runtime import Runtime, build_runtime, set_runtime
-from analytics.settings import load_settings
+from analytics.sources import Runtime, build_runtime, set_runtime
 from ingest import app as lambda_app
 from ingest import events as ingest_http
 from ingest import sinks as ingest_sinks
@@ -146,7 +144,7 @@ def aws() -> Iterator[AwsSide]:
                                   "METRICS_TABLE": TABLE}, secrets={})
         cache = QueryCache()
         catalog = load_catalog(ROOT / "apps.toml")
-        rt = Runtime(settings, catalog, AwsBackend(AwsClients(settings, cache)), cache)
+        rt = build_runtime(settings, cache=cache, catalog=catalog)
         sink = ingest_sinks.DynamoDBSink(TABLE, ddb, sleep=lambda _s: None)
         resolver = lambda_app.build_resolver(sink, catalog.ids(), emit_emf=False,
                                              require_iam_auth=True)
@@ -159,7 +157,7 @@ Poster = Callable[..., tuple[int, Any]]
 
 def local_rows(rt: Runtime, metric_name: str) -> list[dict[str, Any]]:
     """Stored local rows of one metric, in the DynamoDB item's vocabulary."""
-    cur = rt.backend.store.cursor()  # type: ignore[attr-defined]
+    cur = rt.local.store.cursor()
     rows = cur.execute(
         "SELECT metric_id, sort_key, ts_ms, dims, value, unit, app, metric_name, received_ms, "
         "ttl FROM custom_metrics WHERE metric_name = ? ORDER BY sort_key", [metric_name]

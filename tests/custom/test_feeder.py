@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics.catalog import Catalog, load_catalog
+from analytics.core.catalog import Catalog, load_catalog
 from analytics.local.business_feeder import (
     GRID_MS,
     WATERMARK,

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from analytics.catalog import load_catalog
+from analytics.core.catalog import load_catalog
 from analytics.local.custom_sink import DuckDBSink
 from analytics.local.ingest_server import IngestServer, build_local_resolver
 from analytics.local.store import LocalStore

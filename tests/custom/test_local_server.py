@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from analytics.core.settings import load_settings
 from analytics.local.custom_sink import DuckDBSink
 from analytics.local.ingest_server import (
     READ_CAP_BYTES,
@@ -21,8 +22,7 @@ from analytics.local.ingest_server import (
 )
 from analytics.local.live_services import find_service, start
 from analytics.local.store import LocalStore
-from analytics.runtime import Runtime
-from analytics.settings import load_settings
+from analytics.sources import Runtime
 from tests.conftest import ROOT, local_env
 from tests.custom.conftest import http_post, local_rows, metric, unique_name
 
@@ -117,7 +117,7 @@ def test_a_taken_port_leaves_the_dashboard_running_without_the_endpoint(
         tmp_path: Path, server: IngestServer, caplog: pytest.LogCaptureFixture) -> None:
     store = LocalStore(tmp_path / "x.duckdb")
     settings = load_settings(local_env(tmp_path, INGEST_PORT=str(server.port)), secrets={})
-    from analytics.catalog import load_catalog
+    from analytics.core.catalog import load_catalog
 
     catalog = load_catalog(settings.catalog_path)
     assert start_ingest_server(catalog, settings, DuckDBSink(store)) is None
@@ -127,7 +127,7 @@ def test_a_taken_port_leaves_the_dashboard_running_without_the_endpoint(
 
 def test_ingest_disabled_writes_history_but_starts_no_service(tmp_path: Path) -> None:
     settings = load_settings(local_env(tmp_path, SIMULATOR_HISTORY_DAYS="1"), secrets={})
-    from analytics.catalog import load_catalog
+    from analytics.core.catalog import load_catalog
 
     store = LocalStore(tmp_path / "y.duckdb")
     services = start(load_catalog(settings.catalog_path), settings, store)
@@ -146,7 +146,7 @@ def test_the_runtime_serves_the_endpoint_and_stops_it(custom_rt: Runtime,
 
 def test_a_failing_store_is_503_naming_every_index(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from analytics.catalog import load_catalog
+    from analytics.core.catalog import load_catalog
     from analytics.local.ingest_server import build_local_resolver
 
     store = LocalStore(tmp_path / "z.duckdb")

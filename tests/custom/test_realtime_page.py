@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from analytics import custom_metrics as cm
-from analytics.cache import QueryCache
-from analytics.runtime import Runtime
+from analytics.core.cache import QueryCache
+from analytics.custom import service as cm
+from analytics.realtime import service as realtime
+from analytics.sources import Runtime
 from analytics.ui.realtime import render_live
 from tests.custom.conftest import AwsSide, http_post, metric
 from tests.helpers import signed_in_app
@@ -100,22 +101,22 @@ def test_the_fragment_body_draws_the_fresh_point(fresh: Runtime) -> None:
 
 
 def counting_runtime(base: Runtime, clock: list[float]) -> Runtime:
-    return Runtime(base.settings, base.catalog, base.backend, QueryCache(clock=lambda: clock[0]))
+    return Runtime(base.settings, base.catalog, base.sources, QueryCache(clock=lambda: clock[0]))
 
 
 def test_two_refreshes_within_the_ttl_make_one_upstream_call(fresh: Runtime) -> None:
     clock = [time.time()]
     rt = counting_runtime(fresh, clock)
     now = datetime.now(UTC)
-    cm.realtime_view(rt, "jobseek", now=now)
+    realtime.realtime_view(rt, "jobseek", now=now)
     first = dict(rt.cache.snapshot()["upstream_calls"])
     per_view = 2 + len(cm.list_custom_metrics(rt, "jobseek"))  # service + latest + 1 per metric
     assert first == {"realtime": per_view, "discovery": 1}
     clock[0] += 1.5
-    cm.realtime_view(rt, "jobseek", now=now)
+    realtime.realtime_view(rt, "jobseek", now=now)
     assert rt.cache.snapshot()["upstream_calls"] == first
     clock[0] += 1.0  # past the 2 s realtime TTL, inside the listing's 5 minutes
-    cm.realtime_view(rt, "jobseek", now=now)
+    realtime.realtime_view(rt, "jobseek", now=now)
     assert rt.cache.snapshot()["upstream_calls"] == {"realtime": 2 * per_view, "discovery": 1}
 
 
@@ -128,7 +129,7 @@ def test_fifty_tabs_cost_the_upstream_calls_of_one(fresh: Runtime) -> None:
     def tab() -> None:
         try:
             barrier.wait()
-            cm.realtime_view(rt, "jobseek", now=now)
+            realtime.realtime_view(rt, "jobseek", now=now)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -148,7 +149,8 @@ def test_on_aws_many_tabs_make_the_aws_calls_of_one(aws: AwsSide) -> None:
     assert aws.post({"metrics": [metric(metricName="JobSearches", timestamp=now - 1000)]})[0] \
         == 202
     when = datetime.now(UTC)
-    threads = [threading.Thread(target=cm.realtime_view, args=(aws.rt, "jobseek", when))
+    threads = [threading.Thread(target=realtime.realtime_view, args=(aws.rt, "jobseek"),
+                                kwargs={"now": when})
                for _ in range(20)]
     for t in threads:
         t.start()
@@ -159,7 +161,7 @@ def test_on_aws_many_tabs_make_the_aws_calls_of_one(aws: AwsSide) -> None:
     # for the latest points and one for the series
     assert calls == {"cloudwatch.GetMetricData": 1, "cloudwatch.ListMetrics": 1,
                      "dynamodb.Query": 4}
-    view = cm.realtime_view(aws.rt, "jobseek", now=when)
+    view = realtime.realtime_view(aws.rt, "jobseek", now=when)
     assert [p.title for p in view.custom] == ["ActiveUsers · Average per 10 s",
                                               "JobSearches · Sum per 10 s"]
     assert view.custom[1].lines["Plan=pro"].sum() == 3.0

@@ -3,22 +3,25 @@ aggregated per period like CloudWatch, with TTL-expired items hidden and DynamoD
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import access
-from analytics import custom_metrics as cm
-from analytics.backends import aws_custom
-from analytics.periods import align_down
-from analytics.runtime import Runtime
-from tests.custom.conftest import AwsSide, http_post, metric, unique_name
+from analytics.core import access
+from analytics.core.periods import align_down
+from analytics.custom import keys
+from analytics.custom import service as cm
+from analytics.custom.aws import AwsCustom
+from analytics.realtime import service as realtime
+from analytics.sources import Runtime
+from tests.custom.conftest import TABLE, AwsSide, http_post, metric, unique_name
 
 
 @dataclass
@@ -54,16 +57,17 @@ def test_round_trip_post_then_series_and_latest(side: Side) -> None:
     assert side.post(metric(applicationId="ilikeyacut", metricName=name, value=42,
                             timestamp=ts))[0] == 202
     side.announce("ilikeyacut", name)
-    start, end = cm.realtime_window()
-    got = cm.custom_metric_series(side.rt, "ilikeyacut", name, start, end, 10, "Sum",
-                                  kind="realtime")
+    start, end = realtime.realtime_window()
+    got = cm.custom_metric_series(
+        side.rt, "ilikeyacut", name, start=start, end=end, period=10, stat="Sum", kind="realtime"
+    )
     frame = got.value
     assert list(frame["value"]) == [42.0]
     assert list(frame["resource"]) == ["Plan=pro"]
     bucket = start + timedelta(seconds=(ts - int(start.timestamp() * 1000)) // 10_000 * 10)
     assert frame["timestamp"].iloc[0] == bucket
     assert cm.list_custom_metrics(side.rt, "ilikeyacut").count(name) == 1
-    latest = cm.latest_points(side.rt, "ilikeyacut", start).value
+    latest = cm.latest_points(side.rt, "ilikeyacut", since=start).value
     mine = next(m for m in latest.metrics if m.metric == name)
     assert (mine.last_ts_ms, mine.points, mine.unit) == (ts, 1, "Count")
     assert latest.last_ts_ms is not None and latest.last_ts_ms >= ts
@@ -83,8 +87,8 @@ def test_aggregation_per_period_equals_numpy(side: Side, stat: str) -> None:
     _post_all(side, [metric(metricName=name, value=float(v), timestamp=int(start_ms + o),
                             dimensions=[{"name": "Plan", "value": str(p)}])
                      for o, v, p in zip(offsets, values, plans, strict=True)])
-    frame = cm.custom_metric_series(side.rt, "jobseek", name, start,
-                                    start + timedelta(minutes=15), 300, stat).value
+    frame = cm.custom_metric_series(side.rt, "jobseek", name, start=start,
+                                    end=start + timedelta(minutes=15), period=300, stat=stat).value
     expected = {}
     for plan in ("free", "pro"):
         for b in range(3):
@@ -99,8 +103,8 @@ def test_aggregation_per_period_equals_numpy(side: Side, stat: str) -> None:
     assert got.keys() == expected.keys()
     for k, v in expected.items():
         assert got[k] == pytest.approx(v, rel=1e-9), k
-    only_pro = cm.custom_metric_series(side.rt, "jobseek", name, start,
-                                       start + timedelta(minutes=15), 300, stat,
+    only_pro = cm.custom_metric_series(side.rt, "jobseek", name, start=start,
+                                       end=start + timedelta(minutes=15), period=300, stat=stat,
                                        dims={"Plan": "pro"}).value
     assert set(only_pro["resource"]) == {"Plan=pro"} and len(only_pro) == 3
 
@@ -114,11 +118,19 @@ def test_expired_items_are_filtered_on_aws(aws: AwsSide) -> None:
     [item] = [i for i in aws.scan() if int(i["ts_ms"]["N"]) == now - 60_000]
     item["ttl"] = {"N": str(now // 1000 - 5)}  # expired, not yet deleted by DynamoDB
     aws.ddb.put_item(TableName="central-analytics-metrics", Item=item)
-    start, end = cm.realtime_window()
-    frame = cm.custom_metric_series(aws.rt, "jobseek", name, start, end, 60, "SampleCount").value
+    start, end = realtime.realtime_window()
+    frame = cm.custom_metric_series(
+        aws.rt, "jobseek", name, start=start, end=end, period=60, stat="SampleCount"
+    ).value
     assert frame["value"].sum() == 1.0
-    assert cm.custom_metric_series(aws.rt, "jobseek", name, start, end, 60, "Sum"
-                                   ).value["value"].sum() == 2.0
+    assert (
+        cm.custom_metric_series(
+            aws.rt, "jobseek", name, start=start, end=end, period=60, stat="Sum"
+        )
+        .value["value"]
+        .sum()
+        == 2.0
+    )
 
 
 def test_expired_rows_are_filtered_locally(custom_rt: Runtime) -> None:
@@ -126,30 +138,36 @@ def test_expired_rows_are_filtered_locally(custom_rt: Runtime) -> None:
 
     name = unique_name("Ttl")
     now = int(time.time() * 1000)
-    sink = DuckDBSink(custom_rt.backend.store)  # type: ignore[attr-defined]
+    sink = DuckDBSink(custom_rt.local.store)
     frame = pd.DataFrame({
         "metric_id": f"jobseek#{name}", "sort_key": [str(now * 10**20), str((now - 1) * 10**20)],
         "ts_ms": [now, now - 1], "dims": "", "value": [1.0, 5.0], "unit": None, "app": "jobseek",
         "metric_name": name, "received_ms": now, "ttl": [now // 1000 + 60, now // 1000 - 1]})
     sink.write_frame(frame)
-    start, end = cm.realtime_window()
-    got = cm.custom_metric_series(custom_rt, "jobseek", name, start, end, 60, "Sum").value
+    start, end = realtime.realtime_window()
+    got = cm.custom_metric_series(
+        custom_rt, "jobseek", name, start=start, end=end, period=60, stat="Sum"
+    ).value
     assert got["value"].tolist() == [1.0]
 
 
 def test_dynamodb_reads_are_paginated_and_project_only_needed_attributes(
-        aws: AwsSide, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aws_custom, "QUERY_PAGE_LIMIT", 7)
+        aws: AwsSide) -> None:
+    # GIVEN the aws custom source asking for pages of 7 items
+    aws.rt.sources = dataclasses.replace(aws.rt.sources, custom=AwsCustom(
+        clients=cast(AwsCustom, aws.rt.sources.custom).clients, table=TABLE, page_limit=7))
     name = unique_name("Page")
     now = int(time.time() * 1000)
     _post_all(aws, [metric(metricName=name, value=i, timestamp=now - 100_000 + i * 1000)
                     for i in range(60)])
     seen: list[dict[str, Any]] = []
-    client = aws.rt.backend.clients.client("dynamodb")  # type: ignore[attr-defined]
+    client = cast(AwsCustom, aws.rt.sources.custom).clients.client("dynamodb")
     client.meta.events.register("provide-client-params.dynamodb.Query",
                                 lambda params, **_: seen.append(dict(params)))
-    start, end = cm.realtime_window()
-    frame = cm.custom_metric_series(aws.rt, "jobseek", name, start, end, 60, "Sum").value
+    start, end = realtime.realtime_window()
+    frame = cm.custom_metric_series(
+        aws.rt, "jobseek", name, start=start, end=end, period=60, stat="Sum"
+    ).value
     assert frame["value"].sum() == sum(range(60))
     assert len(seen) == aws.rt.cache.aws_calls["dynamodb.Query"] == 9  # ceil(60 / 7) pages
     assert all(p["Limit"] == 7 for p in seen)
@@ -158,7 +176,7 @@ def test_dynamodb_reads_are_paginated_and_project_only_needed_attributes(
                  for n in seen[0]["ProjectionExpression"].split(",")}
     assert projected == {"ts_ms", "dims", "value"}
     lo, hi = (int(seen[0]["ExpressionAttributeValues"][k]["N"]) for k in (":lo", ":hi"))
-    assert (lo, hi) == cm.sort_key_range(int(start.timestamp() * 1000),
+    assert (lo, hi) == keys.sort_key_range(int(start.timestamp() * 1000),
                                          int(end.timestamp() * 1000) - 1)
 
 
@@ -171,29 +189,35 @@ def test_listing_uses_the_apps_namespace_plus_the_catalogs_mau_metric(aws: AwsSi
 
 
 def test_bad_input_is_a_clear_error(custom_rt: Runtime) -> None:
-    start, end = cm.realtime_window()
+    start, end = realtime.realtime_window()
     with pytest.raises(ValueError, match="unknown application 'nope'"):
-        cm.custom_metric_series(custom_rt, "nope", "X", start, end, 60)
+        cm.custom_metric_series(custom_rt, "nope", "X", start=start, end=end, period=60)
     with pytest.raises(ValueError, match="invalid metric name"):
-        cm.custom_metric_series(custom_rt, "jobseek", "bad name", start, end, 60)
+        cm.custom_metric_series(custom_rt, "jobseek", "bad name", start=start, end=end, period=60)
     with pytest.raises(ValueError, match="period must be"):
-        cm.custom_metric_series(custom_rt, "jobseek", "X", start, end, 45)
+        cm.custom_metric_series(custom_rt, "jobseek", "X", start=start, end=end, period=45)
     with pytest.raises(ValueError, match="unsupported statistic"):
-        cm.custom_metric_series(custom_rt, "jobseek", "X", start, end, 60, "Median")
+        cm.custom_metric_series(
+            custom_rt, "jobseek", "X", start=start, end=end, period=60, stat="Median"
+        )
     with pytest.raises(ValueError, match="before it starts"):
-        cm.custom_metric_series(custom_rt, "jobseek", "X", end, start, 60)
+        cm.custom_metric_series(custom_rt, "jobseek", "X", start=end, end=start, period=60)
     with pytest.raises(ValueError, match="exceed"):
-        cm.custom_metric_series(custom_rt, "jobseek", "X", start - timedelta(days=30), end, 1)
+        cm.custom_metric_series(
+            custom_rt, "jobseek", "X", start=start - timedelta(days=30), end=end, period=1
+        )
 
 
 def test_a_user_cannot_read_another_apps_metrics(custom_rt: Runtime) -> None:
     access.set_principal(access.Principal("viewer", "viewer", frozenset({"ilikeyacut"})))
     try:
-        start, end = cm.realtime_window()
+        start, end = realtime.realtime_window()
         with pytest.raises(access.AccessDenied):
-            cm.custom_metric_series(custom_rt, "jobseek", "JobSearches", start, end, 60)
+            cm.custom_metric_series(
+                custom_rt, "jobseek", "JobSearches", start=start, end=end, period=60
+            )
         with pytest.raises(access.AccessDenied):
-            cm.latest_points(custom_rt, "jobseek", start)
+            cm.latest_points(custom_rt, "jobseek", since=start)
         with pytest.raises(access.AccessDenied):
             cm.list_custom_metrics(custom_rt, "jobseek")
         assert "HaircutsGenerated" in cm.list_custom_metrics(custom_rt, "ilikeyacut")
@@ -207,11 +231,11 @@ def test_key_helpers_agree_with_the_lambda() -> None:
     rng = np.random.default_rng(5)
     for _ in range(200):
         a, b = sorted(int(x) for x in rng.integers(1_600_000_000_000, 1_900_000_000_000, 2))
-        assert cm.sort_key_range(a, b) == ingest_keys.sort_key_range(a, b)
+        assert keys.sort_key_range(a, b) == ingest_keys.sort_key_range(a, b)
     for dims in ({}, {"Plan": "pro"}, {"b": "x,y=z", "a": "back\\slash"}, {"Z": "1", "A": "2"}):
-        assert cm.canonical_dims(dims) == ingest_keys.canonical_dims(dims.items())
-    assert cm.SORT_KEY_SHIFT == ingest_keys.SORT_KEY_SHIFT
-    assert cm.METRIC_NAME_RE.pattern == load_models().METRIC_NAME_RE.pattern
+        assert keys.canonical_dims(dims) == ingest_keys.canonical_dims(dims.items())
+    assert keys.SORT_KEY_SHIFT == ingest_keys.SORT_KEY_SHIFT
+    assert keys.METRIC_NAME_RE.pattern == load_models().METRIC_NAME_RE.pattern
 
 
 def load_models() -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from analytics.local import ingest_server as ingest_server_mod
-from analytics.runtime import Runtime
+from analytics.sources import Runtime
 from analytics.ui import serve
 
 
@@ -39,7 +39,7 @@ def test_main_builds_the_runtime_then_runs_streamlit_in_process(
     from streamlit.web import bootstrap
 
     calls: list[tuple[str, Any]] = []
-    monkeypatch.setattr("analytics.runtime.get_runtime", lambda: custom_rt)
+    monkeypatch.setattr("analytics.sources.get_runtime", lambda: custom_rt)
     monkeypatch.setattr(serve.atexit, "register", lambda fn: calls.append(("atexit", fn)))
     monkeypatch.setattr(ingest_server_mod, "quiet_lambda_logs",
                         lambda level: calls.append(("quiet", level)))
@@ -56,12 +56,12 @@ def test_main_builds_the_runtime_then_runs_streamlit_in_process(
 
 def test_a_configuration_error_exits_2_with_the_message(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from analytics.settings import SettingsError
+    from analytics.core.settings import SettingsError
 
     def broken() -> Runtime:
         raise SettingsError("ANALYTICS_BACKEND='bogus': expected one of ('local', 'aws')")
 
-    monkeypatch.setattr("analytics.runtime.get_runtime", broken)
+    monkeypatch.setattr("analytics.sources.get_runtime", broken)
     with pytest.raises(SystemExit) as exc:
         serve.main([])
     assert exc.value.code == 2

@@ -1,5 +1,5 @@
-"""analytics.client against local HTTP servers: a scripted stub, and the real resolver served the
-way the dashboard's local backend serves it (ingest.events.invoke + bearer token)."""
+"""analytics.custom.client against local HTTP servers: a scripted stub, and the real resolver served
+the way the dashboard's local backend serves it (ingest.events.invoke + bearer token)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from analytics import client
+from analytics.custom import client
 from ingest.events import invoke
 from ingest.sinks import MemorySink
 from tests.functions.conftest import ingest_app, metric

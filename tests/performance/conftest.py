@@ -16,17 +16,15 @@ import pandas as pd
 import pytest
 from moto import mock_aws
 
-from analytics.backends.aws import AwsBackend
-from analytics.backends.aws_clients import AwsClients
-from analytics.backends.local import LocalBackend
-from analytics.cache import QueryCache
-from analytics.catalog import App, Catalog, load_catalog, parse_catalog
+from analytics.core.cache import QueryCache
+from analytics.core.catalog import App, Catalog, load_catalog, parse_catalog
+from analytics.core.periods import TimeRange, align_down
+from analytics.core.settings import load_settings
 from analytics.local.store import LocalStore
-from analytics.performance import page_queries
-from analytics.periods import TimeRange, align_down
-from analytics.runtime import Runtime
-from analytics.settings import load_settings
-from analytics.specs import MetricQuery, percentile_of
+from analytics.metrics.local import LocalMetrics
+from analytics.metrics.queries import MetricQuery, percentile_of
+from analytics.performance.page import page_queries
+from analytics.sources import Runtime, build_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "apps.toml")
@@ -107,7 +105,7 @@ def aws_runtime(catalog: Catalog = CATALOG) -> Runtime:
     """An aws runtime (call inside ``mock_aws``) with its own cache and call counters."""
     cache = QueryCache()
     settings = aws_settings()
-    return Runtime(settings, catalog, AwsBackend(AwsClients(settings, cache)), cache)
+    return build_runtime(settings, cache=cache, catalog=catalog)
 
 
 @pytest.fixture
@@ -117,13 +115,13 @@ def moto() -> Iterator[None]:
 
 
 @pytest.fixture
-def small_local(tmp_path: Path) -> Iterator[tuple[LocalBackend, dict[str, dict]]]:
-    """A local backend holding :func:`make_samples` of both apps."""
+def small_local(tmp_path: Path) -> Iterator[tuple[LocalMetrics, dict[str, dict]]]:
+    """A local metrics source holding :func:`make_samples` of both apps."""
     store = LocalStore(tmp_path / "perf-contract.duckdb")
     by_app = {a.id: make_samples(a, seed=i) for i, a in enumerate(CATALOG.apps)}
     for samples in by_app.values():
         store.insert_samples(samples_frame(samples))
-    yield LocalBackend(store), by_app
+    yield LocalMetrics(store=store), by_app
     store.close()
 
 

@@ -6,15 +6,18 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from typing import cast
 
 import boto3
 import pytest
 
-from analytics import access, discovery, performance
-from analytics.backends.aws import AwsBackend
-from analytics.catalog import Api, App
-from analytics.discovery import ApiRef, classify
-from analytics.runtime import Runtime, set_runtime
+from analytics.core import access
+from analytics.core.catalog import Api, App
+from analytics.performance import discovery
+from analytics.performance import service as performance
+from analytics.performance.aws import AwsPerformance
+from analytics.performance.discovery import ApiRef, classify
+from analytics.sources import Runtime, set_runtime
 from tests.helpers import signed_in_app
 from tests.performance.conftest import TR, aws_runtime, make_catalog
 
@@ -88,8 +91,8 @@ def test_arns_map_to_cloudwatch_dimension_values() -> None:
 def test_tagging_api_discovery_on_moto_is_paginated(moto) -> None:
     create_tagged_resources()
     rt = shop_runtime()
-    backend: AwsBackend = rt.backend  # type: ignore[assignment]
-    backend.discovery_page_size = 2
+    backend = AwsPerformance(clients=cast(AwsPerformance, rt.sources.performance).clients,
+                             discovery_page_size=2)
     res = backend.discover_resources(rt.catalog.get("shop"))
     assert sorted(res.lambdas) == TAGGED["lambdas"]
     assert res.dynamodb_tables == (TAGGED["table"],)
@@ -108,7 +111,7 @@ def test_api_gateway_names_and_stages_are_looked_up(moto) -> None:
     gw.create_deployment(restApiId=rest, stageName="live")
     http = boto3.client("apigatewayv2", region_name=REGION).create_api(
         Name="shop-http", ProtocolType="HTTP")["ApiId"]
-    backend: AwsBackend = shop_runtime().backend  # type: ignore[assignment]
+    backend = cast(AwsPerformance, shop_runtime().sources.performance)
     assert backend._api(ApiRef(rest, "rest")) == Api(rest, "shop-rest", "rest", "live")
     assert backend._api(ApiRef(rest, "rest", "beta")) == Api(rest, "shop-rest", "rest", "beta")
     assert backend._api(ApiRef(http, "http")) == Api(http, "shop-http", "http", "$default")
@@ -120,17 +123,17 @@ def test_resolve_discovers_only_for_an_empty_catalog_entry_and_caches(moto) -> N
     create_tagged_resources()
     rt = shop_runtime()
     shop = rt.catalog.get("shop")
-    first = discovery.resolve(rt, shop)
-    second = discovery.resolve(rt, shop)
+    first = performance.resolve(rt, shop)
+    second = performance.resolve(rt, shop)
     assert first.discovered and first.tag == "Application=shop-tag" and first.count == 5
     assert second.fetched_at == first.fetched_at
     assert rt.cache.snapshot()["upstream_calls"] == {"discovery": 1}
     listed = App(**{**shop.__dict__, "resources": first.resources})
-    assert discovery.resolve(rt, listed) == discovery.Resolved(first.resources, False)
+    assert performance.resolve(rt, listed) == discovery.Resolved(first.resources, False)
     access.set_principal(access.Principal("v", "viewer", frozenset({"other"})))
     try:
         with pytest.raises(access.AccessDenied):
-            discovery.resolve(rt, shop)
+            performance.resolve(rt, shop)
     finally:
         access.set_principal(None)
 
@@ -138,7 +141,7 @@ def test_resolve_discovers_only_for_an_empty_catalog_entry_and_caches(moto) -> N
 def test_performance_uses_discovered_resources_in_one_metrics_call(moto) -> None:
     create_tagged_resources()
     rt = shop_runtime()
-    page = performance.performance(rt, rt.catalog.get("shop"), TR)
+    page = performance.performance(rt, rt.catalog.get("shop"), tr=TR)
     assert page.discovery is not None and page.discovery.count == 5
     assert sorted(r.name for r in page.section("lambda").resources) == TAGGED["lambdas"]
     assert [r.name for r in page.section("rds").resources] == [TAGGED["db"]]
@@ -149,9 +152,9 @@ def test_performance_uses_discovered_resources_in_one_metrics_call(moto) -> None
 
 def test_local_discovery_returns_the_catalog_resources(local_runtime) -> None:
     app = local_runtime.catalog.get("jobseek")
-    assert local_runtime.backend.discover_resources(app) == app.resources
+    assert local_runtime.sources.performance.discover_resources(app) == app.resources
     empty = App(**{**app.__dict__, "resources": type(app.resources)()})
-    assert local_runtime.backend.discover_resources(empty).empty
+    assert local_runtime.sources.performance.discover_resources(empty).empty
 
 
 def test_page_says_resources_were_discovered(moto) -> None:

@@ -3,25 +3,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from botocore.stub import Stubber
 
-from analytics import access, coldstarts
-from analytics.backends.aws import AwsBackend
-from analytics.backends.aws_perf import (
+from analytics.core import access
+from analytics.core.cache import UpstreamError
+from analytics.core.periods import TimeRange
+from analytics.core.settings import load_settings
+from analytics.performance import service as coldstarts
+from analytics.performance.aws import (
     COLD_START_QUERY,
     DEFAULT_LOGS_TIMEOUT_S,
+    AwsPerformance,
     LogsQueryError,
     LogsQueryTimeout,
     parse_cold_start_results,
 )
-from analytics.cache import UpstreamError
-from analytics.periods import TimeRange
-from analytics.runtime import Runtime
+from analytics.performance.coldstarts import COLUMNS
+from analytics.sources import Runtime, aws_sources
 from tests.performance.conftest import END, START, TR, aws_runtime, make_catalog
 
 T0, T1 = int(START.timestamp()), int(END.timestamp())
@@ -49,12 +53,13 @@ def rt() -> Runtime:
 
 
 @pytest.fixture
-def stubbed(rt: Runtime) -> tuple[AwsBackend, Stubber, FakeTime]:
-    backend: AwsBackend = rt.backend  # type: ignore[assignment]
+def stubbed(rt: Runtime) -> tuple[AwsPerformance, Stubber, FakeTime]:
+    """The runtime's performance source rebuilt on a fake clock (``rt`` uses it too)."""
     fake = FakeTime()
-    backend.logs_clock = fake.clock  # type: ignore[method-assign]
-    backend.logs_sleep = fake.sleep  # type: ignore[method-assign]
-    return backend, Stubber(backend.clients.client("logs")), fake
+    clients = cast(AwsPerformance, rt.sources.performance).clients
+    backend = AwsPerformance(clients=clients, clock=fake.clock, sleep=fake.sleep)
+    rt.sources = dataclasses.replace(rt.sources, performance=backend)
+    return backend, Stubber(clients.client("logs")), fake
 
 
 def _start(stub: Stubber, fn: str, qid: str) -> None:
@@ -72,7 +77,7 @@ def _fields(**values: str) -> list[list[dict[str, str]]]:
     return [[{"field": k, "value": v} for k, v in values.items()]]
 
 
-def _calls(backend: AwsBackend) -> dict[str, int]:
+def _calls(backend: AwsPerformance) -> dict[str, int]:
     return backend.clients.cache.snapshot()["aws_calls"]
 
 
@@ -84,12 +89,12 @@ def test_running_running_complete_is_parsed_with_backoff(stubbed) -> None:
     _status(stub, "q-a", "Complete", _fields(invocations="200", coldStarts="8",
                                               initP50="312.5", initP95="640.25"))
     with stub:
-        table = backend.cold_starts(["fn-a"], START, END)
+        table = backend.cold_starts(["fn-a"], start=START, end=END)
     stub.assert_no_pending_responses()
     assert table.to_dict("records") == [{
         "function": "fn-a", "invocations": 200, "cold_starts": 8, "share_pct": 4.0,
         "init_p50_ms": 312.5, "init_p95_ms": 640.25, "note": ""}]
-    assert list(table.columns) == coldstarts.COLUMNS
+    assert list(table.columns) == COLUMNS
     assert fake.sleeps == [0.5, 1.0]  # backoff doubles
     assert "logs.StopQuery" not in _calls(backend)
 
@@ -103,7 +108,7 @@ def test_scheduled_forever_times_out_with_a_clear_message_and_stops_the_query(st
         _status(stub, "q-a", "Scheduled")
     stub.add_response("stop_query", {"success": True}, {"queryId": "q-a"})
     with stub, pytest.raises(LogsQueryTimeout) as err:
-        backend.cold_starts(["fn-a"], START, END)
+        backend.cold_starts(["fn-a"], start=START, end=END)
     stub.assert_no_pending_responses()
     msg = str(err.value)
     assert "did not finish within 5 s" in msg and "/aws/lambda/fn-a (Scheduled)" in msg
@@ -118,7 +123,7 @@ def test_failed_query_is_a_clear_error_and_is_not_stopped(stubbed) -> None:
     _status(stub, "q-a", "Running")
     _status(stub, "q-a", "Failed")
     with stub, pytest.raises(LogsQueryError, match=r"/aws/lambda/fn-a ended with status Failed"):
-        backend.cold_starts(["fn-a"], START, END)
+        backend.cold_starts(["fn-a"], start=START, end=END)
     stub.assert_no_pending_responses()
     assert "logs.StopQuery" not in _calls(backend)
 
@@ -134,7 +139,7 @@ def test_functions_are_queried_together_and_a_missing_log_group_is_a_note(stubbe
     _status(stub, "q-a", "Complete", _fields(invocations="10", coldStarts="1",
                                               initP50="400", initP95="400"))
     with stub:
-        table = backend.cold_starts(["fn-a", "fn-missing", "fn-b"], START, END)
+        table = backend.cold_starts(["fn-a", "fn-missing", "fn-b"], start=START, end=END)
     stub.assert_no_pending_responses()
     rows = {r["function"]: r for r in table.to_dict("records")}
     assert list(rows) == ["fn-a", "fn-missing", "fn-b"]
@@ -150,18 +155,24 @@ def test_a_start_error_stops_the_queries_already_started(stubbed) -> None:
     stub.add_client_error("start_query", "InvalidParameterException", "bad query")
     stub.add_response("stop_query", {"success": True}, {"queryId": "q-a"})
     with stub, pytest.raises(LogsQueryError, match=r"could not start .* /aws/lambda/fn-b"):
-        backend.cold_starts(["fn-a", "fn-b"], START, END)
+        backend.cold_starts(["fn-a", "fn-b"], start=START, end=END)
     stub.assert_no_pending_responses()
 
 
-def test_timeout_is_configurable(rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    backend: AwsBackend = rt.backend  # type: ignore[assignment]
-    monkeypatch.delenv("LOGS_QUERY_TIMEOUT_S", raising=False)
-    assert backend.logs_timeout() == DEFAULT_LOGS_TIMEOUT_S == 20.0
-    monkeypatch.setenv("LOGS_QUERY_TIMEOUT_S", "7.5")
-    assert backend.logs_timeout() == 7.5
-    backend.logs_timeout_s = 3
-    assert backend.logs_timeout() == 3.0
+def test_timeout_is_configurable(rt: Runtime) -> None:
+    # GIVEN the runtime's clients
+    clients = cast(AwsPerformance, rt.sources.performance).clients
+    # WHEN the sources are built from settings with and without LOGS_QUERY_TIMEOUT_S
+    env = {"ANALYTICS_BACKEND": "aws", "AWS_REGION": "us-east-1"}
+    default = cast(AwsPerformance, aws_sources(load_settings(env, secrets={}),
+                                               clients=clients).performance)
+    tuned = cast(AwsPerformance, aws_sources(
+        load_settings({**env, "LOGS_QUERY_TIMEOUT_S": "7.5"}, secrets={}),
+        clients=clients).performance)
+    # THEN each source waits as long as configured
+    assert default.logs_timeout_s == DEFAULT_LOGS_TIMEOUT_S == 20.0
+    assert tuned.logs_timeout_s == 7.5
+    assert AwsPerformance(clients=clients, logs_timeout_s=3).logs_timeout_s == 3.0
 
 
 def test_results_parsing_edge_cases() -> None:
@@ -180,8 +191,8 @@ def test_entry_point_caches_as_logs_and_reports_a_timeout_without_traceback(rt, 
     _status(stub, "q-b", "Complete", _fields(invocations="8", coldStarts="2", initP50="3",
                                               initP95="4"))
     with stub:
-        first = coldstarts.cold_starts(rt, app, TR)
-        second = coldstarts.cold_starts(rt, app, TR)  # from the cache: no more calls
+        first = coldstarts.cold_starts(rt, app, tr=TR)
+        second = coldstarts.cold_starts(rt, app, tr=TR)  # from the cache: no more calls
     stub.assert_no_pending_responses()
     assert first.total == 4 and list(first.table["share_pct"]) == [50.0, 25.0]
     assert second.fetched_at == first.fetched_at and not second.stale
@@ -199,7 +210,7 @@ def test_entry_point_caches_as_logs_and_reports_a_timeout_without_traceback(rt, 
     stub.add_response("stop_query", {"success": True}, {"queryId": "q-c"})
     stub.add_response("stop_query", {"success": True}, {"queryId": "q-d"})
     with stub, pytest.raises(UpstreamError, match="did not finish within 0 s"):
-        coldstarts.cold_starts(rt, app, other)
+        coldstarts.cold_starts(rt, app, tr=other)
     stub.assert_no_pending_responses()
 
 
@@ -208,7 +219,7 @@ def test_entry_point_enforces_access(rt: Runtime) -> None:
     access.set_principal(access.Principal("viewer", "viewer", frozenset({"other"})))
     try:
         with pytest.raises(access.AccessDenied):
-            coldstarts.cold_starts(rt, app, TR)
+            coldstarts.cold_starts(rt, app, tr=TR)
     finally:
         access.set_principal(None)
 
@@ -216,7 +227,7 @@ def test_entry_point_enforces_access(rt: Runtime) -> None:
 def test_the_time_bound_covers_every_batch_together(stubbed) -> None:
     backend, stub, fake = stubbed
     backend.logs_timeout_s = 2.0
-    backend.logs_max_concurrent = 1  # one log group at a time
+    backend.max_concurrent = 1  # one log group at a time
     _start(stub, "fn-a", "q-a")
     _status(stub, "q-a", "Running")
     _status(stub, "q-a", "Running")
@@ -226,6 +237,6 @@ def test_the_time_bound_covers_every_batch_together(stubbed) -> None:
     _status(stub, "q-b", "Running")
     stub.add_response("stop_query", {"success": True}, {"queryId": "q-b"})
     with stub, pytest.raises(LogsQueryTimeout, match="within 2 s for /aws/lambda/fn-b"):
-        backend.cold_starts(["fn-a", "fn-b"], START, END)
+        backend.cold_starts(["fn-a", "fn-b"], start=START, end=END)
     stub.assert_no_pending_responses()
     assert fake.sleeps == [0.5, 1.0, 0.5] and sum(fake.sleeps) == 2.0

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import streamlit
 
-from analytics import performance
+from analytics.performance import page as perf_page
 from tests.helpers import signed_in_app
 from tests.performance.conftest import spec_points
 
@@ -49,7 +49,7 @@ def test_every_section_of_each_simulated_app(installed_runtime, app_id: str) -> 
     assert [lab.split(" · ")[:2] for lab in labels] == [[t, str(n)] for t, n in expected if n]
     infos = [i.value for i in at.info]
     if app_id == "ilikeyacut":  # no RDS: one line naming the key to fill, no empty chart
-        assert infos == [f"**RDS** — {performance.empty_message(app, 'rds', False)}"]
+        assert infos == [f"**RDS** — {perf_page.empty_message(app, 'rds', False)}"]
         assert "`rds_instances`" in infos[0]
     else:
         assert infos == []
@@ -60,7 +60,7 @@ def test_every_section_of_each_simulated_app(installed_runtime, app_id: str) -> 
     cold = at.dataframe[0].value
     assert list(cold["function"]) == list(r.lambdas)
     assert (cold["cold_starts"] > 0).all() and (cold["invocations"] > cold["cold_starts"]).all()
-    assert _qp(at, "open") == ",".join(k for k, (_, n) in zip(performance.SECTIONS, expected,
+    assert _qp(at, "open") == ",".join(k for k, (_, n) in zip(perf_page.SECTIONS, expected,
                                                               strict=True) if n)
     assert any(c.value.startswith("Data as of") for c in at.caption)
     assert "Backend: **local" in at.caption[-1].value
@@ -152,7 +152,7 @@ def test_stale_banner_keeps_the_charts_when_a_refresh_fails(installed_runtime,
     def boom(*a: Any, **k: Any) -> Any:
         raise ConnectionError("CloudWatch endpoint timed out")
 
-    monkeypatch.setattr(installed_runtime.backend, "get_metric_data", boom)
+    monkeypatch.setattr(installed_runtime.sources.metrics, "get_metric_data", boom)
     at.run()
     assert not at.exception
     assert any("latest refresh failed" in w.value and "timed out" in w.value
@@ -165,7 +165,7 @@ def test_nothing_cached_and_backend_down_is_a_message_not_a_traceback(installed_
     def boom(*a: Any, **k: Any) -> Any:
         raise ConnectionError("no route to CloudWatch")
 
-    monkeypatch.setattr(installed_runtime.backend, "get_metric_data", boom)
+    monkeypatch.setattr(installed_runtime.sources.metrics, "get_metric_data", boom)
     at = _run(app="ilikeyacut")
     assert any("did not answer" in e.value and "no route" in e.value for e in at.error)
     assert len(at.expander) == 0
@@ -176,7 +176,7 @@ def test_cold_start_failure_stays_inside_the_lambda_section(installed_runtime,
     def slow(*a: Any, **k: Any) -> Any:
         raise TimeoutError("Logs Insights did not finish within 20 s")
 
-    monkeypatch.setattr(installed_runtime.backend, "cold_starts", slow)
+    monkeypatch.setattr(installed_runtime.sources.performance, "cold_starts", slow)
     at = _run(app="jobseek", open="lambda")
     assert any("Cold starts are unavailable" in w.value and "within 20 s" in w.value
                for w in at.warning)

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from botocore.stub import ANY, Stubber
 
-from analytics.backends.aws import AwsBackend
-from analytics.backends.aws_clients import AwsClients
-from analytics.cache import QueryCache
-from analytics.performance import page_queries
-from analytics.specs import TIDY_COLUMNS, percentile_of
+from analytics.core.aws_clients import AwsClients
+from analytics.core.cache import QueryCache
+from analytics.metrics.aws import AwsMetrics
+from analytics.metrics.queries import TIDY_COLUMNS, percentile_of
+from analytics.performance.page import page_queries
 from tests.performance.conftest import (
     CATALOG,
     END,
@@ -46,7 +46,7 @@ def test_every_page_query_on_local_matches_numpy(small_local, app_id: str) -> No
     backend, by_app = small_local
     app = CATALOG.get(app_id)
     queries = page_queries(app, TR)
-    frame = backend.get_metric_data(queries, START, END)
+    frame = backend.get_metric_data(queries, start=START, end=END)
     assert list(frame.columns) == TIDY_COLUMNS
     got = _by_query(frame)
     assert set(frame["app"]) == {app_id}
@@ -67,14 +67,14 @@ def test_every_basic_page_query_on_moto_equals_local(moto, small_local, app_id: 
     basic = [q for q in page_queries(CATALOG.get(app_id), TR) if percentile_of(q.stat) is None]
     assert {"Sum", "Average", "Maximum"} <= {q.stat for q in basic}
     rt = aws_runtime()
-    on_aws = rt.backend.get_metric_data(basic, START, END)
-    on_local = local.get_metric_data(basic, START, END)
+    on_aws = rt.sources.metrics.get_metric_data(basic, start=START, end=END)
+    on_local = local.get_metric_data(basic, start=START, end=END)
     assert len(on_aws) == len(on_local) > len(basic)
     pd.testing.assert_frame_equal(on_aws, on_local, check_exact=False, rtol=1e-9)
     assert rt.cache.snapshot()["aws_calls"] == {"cloudwatch.GetMetricData": 1}
 
 
-def _capture(backend: AwsBackend) -> tuple[Stubber, list[dict[str, Any]]]:
+def _capture(backend: AwsMetrics) -> tuple[Stubber, list[dict[str, Any]]]:
     client = backend.clients.client("cloudwatch")
     seen: list[dict[str, Any]] = []
     client.meta.events.register("provide-client-params.cloudwatch.GetMetricData",
@@ -90,7 +90,7 @@ def _metric(qd: dict[str, Any]) -> tuple[str, str, tuple[tuple[str, str], ...], 
 
 
 def test_percentile_queries_request_shape_and_parsing() -> None:
-    backend = AwsBackend(AwsClients(aws_settings(), QueryCache()))
+    backend = AwsMetrics(clients=AwsClients(aws_settings(), QueryCache()))
     stub, seen = _capture(backend)
     app = CATALOG.get("jobseek")
     queries = [q for q in page_queries(app, TR) if percentile_of(q.stat) is not None]
@@ -101,7 +101,7 @@ def test_percentile_queries_request_shape_and_parsing() -> None:
     ]}, {"MetricDataQueries": ANY, "StartTime": START, "EndTime": END,
          "ScanBy": "TimestampAscending"})
     with stub:
-        frame = backend.get_metric_data(queries, START, END)
+        frame = backend.get_metric_data(queries, start=START, end=END)
     stub.assert_no_pending_responses()
     sent = [_metric(q) for q in seen[0]["MetricDataQueries"]]
     want = []
@@ -121,12 +121,12 @@ def test_percentile_queries_request_shape_and_parsing() -> None:
 
 
 def test_service_specific_names_and_dimensions_in_the_request() -> None:
-    backend = AwsBackend(AwsClients(aws_settings(), QueryCache()))
+    backend = AwsMetrics(clients=AwsClients(aws_settings(), QueryCache()))
     stub, seen = _capture(backend)
     stub.add_response("get_metric_data", {"MetricDataResults": []}, None)
     queries = page_queries(CATALOG.get("jobseek"), TR)
     with stub:
-        backend.get_metric_data(queries, START, END)
+        backend.get_metric_data(queries, start=START, end=END)
     sent = {_metric(q) for q in seen[0]["MetricDataQueries"]}
     assert len(seen[0]["MetricDataQueries"]) == len(queries) == 52
     assert ("AWS/ApiGateway", "4XXError", (("ApiName", "jobseek-public"), ("Stage", "prod")),

@@ -8,8 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import performance
-from analytics.perf_sections import (
+from analytics.core.periods import DAY, TimeRange
+from analytics.metrics.queries import api_query, lambda_query, rds_query
+from analytics.performance import page as perf_page
+from analytics.performance import service as performance
+from analytics.performance.sections import (
     CURRENT,
     DRAWN_COLUMNS,
     PREVIOUS,
@@ -20,8 +23,6 @@ from analytics.perf_sections import (
     panel,
     rate_pct,
 )
-from analytics.periods import DAY, TimeRange
-from analytics.specs import api_query, lambda_query, rds_query
 from tests.performance.conftest import CATALOG, START, TR
 
 
@@ -86,7 +87,7 @@ def test_api_view_rates_slo_line_and_breach_from_a_tidy_frame() -> None:
         rows += [(ts, app.id, api.name, "Count", "Sum", count),
                  (ts, app.id, api.name, "5XXError", "Sum", e5),
                  (ts, app.id, api.name, "Latency", "p95", p95)]
-    page = performance.build_sections(app, TR, _frame(rows), compare=False)
+    page = perf_page.build_sections(app, TR, _frame(rows), compare=False)
     view = page[0].resources[0]
     rates = view.chart.panels[1].data
     assert rates[rates["series"] == "5xx %"]["value"].tolist() == [1.0, 0.0, 2.0]
@@ -104,7 +105,7 @@ def test_units_are_converted_rds_seconds_to_ms_and_bytes_to_gb() -> None:
     ts = pd.Timestamp(TR.start)
     frame = _frame([(ts, app.id, inst, "ReadLatency", "Average", 0.0025),
                     (ts, app.id, inst, "FreeStorageSpace", "Minimum", 42e9)])
-    rds = next(s for s in performance.build_sections(app, TR, frame, False) if s.key == "rds")
+    rds = next(s for s in perf_page.build_sections(app, TR, frame, compare=False) if s.key == "rds")
     chart = rds.resources[0].chart
     by_panel = {p.title: p.data for p in chart.panels}
     assert by_panel["Read/write latency (ms)"]["value"].tolist() == [2.5]
@@ -112,7 +113,7 @@ def test_units_are_converted_rds_seconds_to_ms_and_bytes_to_gb() -> None:
 
 
 def test_page_queries_cover_every_service_once() -> None:
-    jobseek = performance.page_queries(CATALOG.get("jobseek"), TR)
+    jobseek = perf_page.page_queries(CATALOG.get("jobseek"), TR)
     assert len(jobseek) == 2 * 6 + 4 * 7 + 5 + 5 + 2 == 52
     assert len(set(jobseek)) == len(jobseek)
     assert api_query("jobseek", CATALOG.get("jobseek").resources.apis[0], "Latency", "p99",
@@ -120,14 +121,14 @@ def test_page_queries_cover_every_service_once() -> None:
     assert lambda_query("jobseek", "jobseek-notify", "ConcurrentExecutions", "Maximum",
                         300) in jobseek
     assert rds_query("jobseek", "jobseek-postgres", "CPUUtilization", "Average", 300) in jobseek
-    ilikeyacut = performance.page_queries(CATALOG.get("ilikeyacut"), TR)
+    ilikeyacut = perf_page.page_queries(CATALOG.get("ilikeyacut"), TR)
     assert len(ilikeyacut) == 6 + 3 * 7 + 2 * 5 + 2 * 2 == 41
     assert not any(q.namespace == "AWS/RDS" for q in ilikeyacut)
 
 
 def test_empty_states_name_the_apps_toml_key() -> None:
     app = CATALOG.get("ilikeyacut")
-    sections = performance.build_sections(app, TR, _frame([]), compare=False)
+    sections = perf_page.build_sections(app, TR, _frame([]), compare=False)
     rds = next(s for s in sections if s.key == "rds")
     assert rds.resources == () and rds.label == "RDS · not configured"
     assert "`rds_instances`" in rds.empty_message and "[apps.ilikeyacut.resources]" in \
@@ -138,14 +139,14 @@ def test_empty_states_name_the_apps_toml_key() -> None:
 
 
 def test_s3_note_depends_on_the_range() -> None:
-    short = performance.s3_note(TR)
-    long = performance.s3_note(TimeRange(START, START + timedelta(seconds=7 * DAY), 3600))
+    short = perf_page.s3_note(TR)
+    long = perf_page.s3_note(TimeRange(START, START + timedelta(seconds=7 * DAY), 3600))
     assert "Last 7 days" in short and "Last 7 days" not in long
 
 
 def test_fetch_window_starts_one_window_earlier_when_comparing() -> None:
-    assert performance.fetch_window(TR, False) == TR
-    w = performance.fetch_window(TR, True)
+    assert perf_page.fetch_window(TR, False) == TR
+    w = perf_page.fetch_window(TR, True)
     assert (w.start, w.end) == (TR.start - timedelta(seconds=TR.seconds), TR.end)
 
 
@@ -159,11 +160,11 @@ def test_lookup_groups_once_and_missing_series_are_empty() -> None:
 @pytest.mark.parametrize("compare", [False, True])
 def test_sections_on_the_simulated_store_have_data_for_every_resource(local_runtime,
                                                                       compare: bool) -> None:
-    from analytics.periods import preset_range
+    from analytics.core.periods import preset_range
 
     tr = preset_range("24h")
     for app in local_runtime.catalog.apps:
-        page = performance.performance(local_runtime, app, tr, compare)
+        page = performance.performance(local_runtime, app, tr=tr, compare=compare)
         for sec in page.sections:
             for res in sec.resources:
                 assert not res.chart.empty, (app.id, sec.key, res.name)

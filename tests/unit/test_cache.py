@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from analytics.cache import QueryCache, UpstreamError
+from analytics.core.cache import QueryCache, UpstreamError
 
 
 class Clock:

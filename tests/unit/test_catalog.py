@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.catalog import CatalogError, load_catalog
+from analytics.core.catalog import CatalogError, load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analytics.periods import (
+from analytics.core.periods import (
     DAY,
     PRESETS,
     PeriodError,

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.catalog import load_catalog
+from analytics.core.catalog import load_catalog
 from analytics.local.runtime import WATERMARK, fill
 from analytics.local.simulator import DAY_MS, MIN_MS, Simulator, generate_day, incidents_between
 from analytics.local.store import LocalStore
@@ -66,20 +66,20 @@ def test_gap_filling_equals_one_go(tmp_path: Path) -> None:
     pieces = LocalStore(tmp_path / "pieces.duckdb")
     for store in (one, pieces):
         store.set_meta(WATERMARK, str(end - DAY_MS))
-    fill(one, sim, end, history_days=1)
+    fill(one, sim, until_ms=end, history_days=1)
     for t in (end - DAY_MS // 2, end - 7 * MIN_MS - 13_000, end - 2_500, end):
-        fill(pieces, Simulator(CATALOG, 7), t, history_days=1)  # a "restart" each time
+        fill(pieces, Simulator(CATALOG, 7), until_ms=t, history_days=1)  # a "restart" each time
     pd.testing.assert_frame_equal(_all_rows(one), _all_rows(pieces))
-    assert fill(pieces, sim, end, history_days=1) == 0  # nothing left to fill
+    assert fill(pieces, sim, until_ms=end, history_days=1) == 0  # nothing left to fill
 
 
 def test_restart_keeps_history(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     store = LocalStore(path)
-    fill(store, Simulator(CATALOG, 7), T0, history_days=1)
+    fill(store, Simulator(CATALOG, 7), until_ms=T0, history_days=1)
     n = store.sample_count()
     store.close()
     reopened = LocalStore(path)
     assert reopened.sample_count() == n
-    added = fill(reopened, Simulator(CATALOG, 7), T0 + 10 * MIN_MS, history_days=1)
+    added = fill(reopened, Simulator(CATALOG, 7), until_ms=T0 + 10 * MIN_MS, history_days=1)
     assert 0 < added < n / 50

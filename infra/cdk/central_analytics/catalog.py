@@ -1,6 +1,6 @@
 """The slice of ``apps.toml`` the infrastructure needs: APIs, Lambda names and alarm prefixes.
 
-It reads the catalog through the dashboard's own :mod:`analytics.catalog` (stdlib only, no
+It reads the catalog through the dashboard's own :mod:`analytics.core.catalog` (stdlib only, no
 dashboard dependencies), so a catalog the dashboard rejects can never be deployed, and every
 error names the file, the app and the field the same way. The stack only needs a small, stable
 view of it, which the dataclasses below are.
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from analytics.catalog import Catalog, CatalogError, parse_catalog_text
-from analytics.catalog import load_catalog as _load
+from analytics.core.catalog import Catalog, CatalogError, parse_catalog_text
+from analytics.core.catalog import load_catalog as _load
 
 __all__ = ["CatalogApi", "CatalogApp", "CatalogError", "load_catalog", "parse_catalog"]
 

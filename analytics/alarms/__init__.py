@@ -1,0 +1,1 @@
+"""Alarms: CloudWatch's evaluation rules, the catalog's alarm config, both sources, the service."""

@@ -1,0 +1,171 @@
+"""Alarms for on-call: what fires, since when, how it got there — through the shared cache.
+
+Why per-app cache entries: the Overview (counts), the sidebar badge (every page) and the Alarms
+page all read the same ``("alarms", app)`` entries, so however many sessions are open an app
+costs one DescribeAlarms sweep (or one local evaluation step) per 60 s. A failed refresh serves
+the last list marked stale. Every entry point filters apps with :mod:`analytics.core.access` first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from analytics.alarms.config import AlarmConfig, parse_alarms
+from analytics.alarms.rules import ALARM, AlarmInfo, Transition, sort_key
+from analytics.core import access
+from analytics.core.cache import Cached, UpstreamError
+from analytics.core.catalog import App
+from analytics.core.periods import align_down, align_up, as_utc, utcnow
+from analytics.sources import Runtime
+
+#: Periods of metric drawn before and after a transition.
+WINDOW_BEFORE, WINDOW_AFTER = 24, 12
+
+
+def config_for(rt: Runtime, app: App) -> AlarmConfig:
+    """The app's alarm configuration; :class:`AlarmConfigError` names file, app and field."""
+    return parse_alarms(app, rt.catalog.path)
+
+
+def _key(cfg: AlarmConfig) -> tuple[Any, ...]:
+    return (cfg.app, cfg.prefix, tuple(sorted(cfg.tags.items())), cfg.rules)
+
+
+def _app_alarms(rt: Runtime, app: App) -> Cached[list[AlarmInfo]]:
+    cfg = config_for(rt, app)
+    return rt.cache.get("alarms", _key(cfg), lambda: rt.sources.alarms.alarm_infos(app, cfg))
+
+
+def alarm_states(rt: Runtime, apps: Sequence[App]) -> Cached[list[AlarmInfo]]:
+    """Every alarm of the visible ``apps``: ALARM, then INSUFFICIENT_DATA, then OK.
+
+    Within a state the most recent change comes first. If some apps fail with nothing cached,
+    the others are still returned, marked stale with the failure; if all fail,
+    :class:`UpstreamError` is raised.
+    """
+    apps = access.filter_apps(apps)
+    infos: list[AlarmInfo] = []
+    fetched: list[float] = []
+    errors: list[str] = []
+    stale = False
+    for app in apps:
+        try:
+            c = _app_alarms(rt, app)
+        except UpstreamError as exc:
+            errors.append(f"{app.id}: {exc}")
+            continue
+        infos += c.value
+        fetched.append(c.fetched_at)
+        stale |= c.stale
+        if c.error:
+            errors.append(f"{app.id}: {c.error}")
+    if apps and not fetched:
+        raise UpstreamError("; ".join(errors))
+    return Cached(sorted(infos, key=sort_key), min(fetched, default=0.0),
+                  stale or bool(errors), "; ".join(errors) or None)
+
+
+def firing_counts(rt: Runtime, apps: Sequence[App]) -> dict[str, int]:
+    """Alarms in ALARM per visible app; an app whose alarms cannot be read is left out."""
+    out: dict[str, int] = {}
+    for app in access.filter_apps(apps):
+        try:
+            out[app.id] = sum(a.state == ALARM for a in _app_alarms(rt, app).value)
+        except (UpstreamError, ValueError):
+            continue
+    return out
+
+
+def find_alarm(rt: Runtime, app_id: str, alarm_name: str) -> AlarmInfo:
+    """One alarm of an app the user may see; KeyError if the app has no such alarm."""
+    access.require(app_id)
+    app = rt.catalog.get(app_id)
+    for info in _app_alarms(rt, app).value:
+        if info.name == alarm_name:
+            return info
+    raise KeyError(f"application {app_id!r} has no alarm named {alarm_name!r}")
+
+
+def alarm_history(rt: Runtime, app_id: str, alarm_name: str, *, start: datetime,
+                  end: datetime) -> Cached[list[Transition]]:
+    """The alarm's state changes within ``[start, end)``, oldest first (cached 5 min)."""
+    find_alarm(rt, app_id, alarm_name)  # access check, and only the app's own alarms
+    app = rt.catalog.get(app_id)
+    cfg = config_for(rt, app)
+    s, e = as_utc(start), as_utc(end)
+    key = (_key(cfg), alarm_name, int(s.timestamp()), int(e.timestamp()))
+    return rt.cache.get("alarm_history", key, lambda: rt.sources.alarms.alarm_transitions(
+        app, cfg, alarm_name, start=s, end=e))
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: datetime
+    end: datetime
+    state: str
+
+
+def state_segments(info: AlarmInfo, transitions: Sequence[Transition], *, start: datetime,
+                   end: datetime) -> list[Segment]:
+    """The alarm's state over ``[start, end)`` as contiguous segments, for a timeline.
+
+    Before the first transition in range the alarm was in that transition's old state; with
+    no transition in range it was in its current state if that began before ``end``.
+    """
+    s, e = as_utc(start), as_utc(end)
+    if transitions:
+        state = transitions[0].old
+    elif info.since < e:
+        state = info.state
+    else:
+        state = "unknown"
+    segments: list[Segment] = []
+    # With no transition in range and a state that began inside it, draw from that moment.
+    cursor = info.since if not transitions and s < info.since < e else s
+    for t in transitions:
+        if t.at > cursor:
+            segments.append(Segment(cursor, min(t.at, e), state))
+        cursor, state = max(cursor, t.at), t.new
+    if cursor < e:
+        segments.append(Segment(cursor, e, state))
+    return segments
+
+
+@dataclass(frozen=True)
+class MetricWindow:
+    """An alarm's datapoints around a moment (usually its transition), with the threshold."""
+
+    info: AlarmInfo
+    series: pd.Series = field(compare=False)
+    start: datetime
+    end: datetime
+    moment: datetime
+    note: str = ""
+
+
+def alarm_metric_window(rt: Runtime, app_id: str, alarm_name: str, *,
+                        around: datetime | None = None, now: datetime | None = None
+                        ) -> Cached[MetricWindow]:
+    """The alarm's metric from 24 periods before to 12 after ``around`` (default: since)."""
+    info = find_alarm(rt, app_id, alarm_name)
+    moment = as_utc(around or info.since)
+    if info.evaluation is None or info.spec is None:
+        empty = pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
+        note = ("a composite alarm has no metric of its own; see the alarms in its rule"
+                if info.kind == "composite" else "this alarm has no plain threshold to draw")
+        return Cached(MetricWindow(info, empty, moment, moment, moment, note), time.time())
+    p = info.evaluation.period
+    step = timedelta(seconds=p)
+    start = align_down(moment - WINDOW_BEFORE * step, p)
+    end = min(align_up(moment + WINDOW_AFTER * step, p), align_down(now or utcnow(), p))
+    if end <= start:
+        end = start + step
+    key = ("alarm_metric", app_id, alarm_name, int(start.timestamp()), int(end.timestamp()))
+    return rt.cache.get("metrics", key, lambda: MetricWindow(
+        info, rt.sources.alarms.alarm_metric(info, start=start, end=end), start, end, moment))

@@ -1,0 +1,1 @@
+"""Command-line tools: ``python -m analytics.cli.users``, ``python -m analytics.cli.report``."""

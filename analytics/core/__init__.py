@@ -1,0 +1,1 @@
+"""What every concern stands on: settings, the catalog, periods, the cache, access, AWS clients."""

@@ -1,0 +1,1 @@
+"""Costs: Cost Explorer and its local twin, forecasts, budgets, unit economics, the review pack."""

@@ -1,0 +1,1 @@
+"""CloudWatch metrics: the query shapes, GetMetricData and its local twin, and the cached fetch."""

@@ -1,0 +1,44 @@
+"""The tidy metrics frame every source answers with, and the helpers that slice it.
+
+One row per (timestamp, app, resource, metric, stat, value): both sources build it with
+:func:`tidy`, so the pages and the contract tests never see which backend answered.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analytics.metrics.queries import TIDY_COLUMNS
+
+
+def empty_tidy() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in TIDY_COLUMNS})
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    frame["value"] = frame["value"].astype("float64")
+    return frame
+
+
+def tidy(rows: list[tuple[object, ...]]) -> pd.DataFrame:
+    """Build the tidy frame from (timestamp, app, resource, metric, stat, value) rows."""
+    if not rows:
+        return empty_tidy()
+    frame = pd.DataFrame(rows, columns=TIDY_COLUMNS)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    frame["value"] = frame["value"].astype("float64")
+    return frame.sort_values(["app", "resource", "metric", "stat", "timestamp"],
+                             ignore_index=True)
+
+
+def series(frame: pd.DataFrame, **match: str) -> pd.DataFrame:
+    """Rows of the tidy frame matching the given column values."""
+    mask = pd.Series(True, index=frame.index)
+    for col, val in match.items():
+        mask &= frame[col] == val
+    return frame[mask]
+
+
+def bucket_sum(frame: pd.DataFrame) -> pd.Series:
+    """Values summed per timestamp (e.g. requests over all of an app's APIs)."""
+    if frame.empty:
+        return pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
+    return frame.groupby("timestamp")["value"].sum().sort_index()

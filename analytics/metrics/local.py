@@ -1,0 +1,82 @@
+"""CloudWatch metric semantics over the embedded DuckDB store.
+
+Statistics follow CloudWatch: Average, Sum, Minimum, Maximum and SampleCount over the raw samples
+of each period bucket, and any percentile ``pNN``/``pNN.N`` computed from those raw samples
+(linear interpolation, numpy's default, so tests can compare against ``numpy.percentile``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+import pandas as pd
+
+from analytics.core.periods import as_utc
+from analytics.local.store import LocalStore
+from analytics.metrics.frames import empty_tidy, tidy
+from analytics.metrics.queries import MetricQuery, percentile_of
+
+_BASIC_SQL = {
+    "Average": "avg(value)", "Sum": "sum(value)", "Minimum": "min(value)",
+    "Maximum": "max(value)", "SampleCount": "count(*)::DOUBLE",
+}
+
+
+class LocalMetrics:
+    """Aggregates the store's raw samples per period bucket, one SQL statement per period."""
+
+    def __init__(self, *, store: LocalStore) -> None:
+        self.store = store
+
+    def get_metric_data(self, queries: Sequence[MetricQuery], *, start: datetime,
+                        end: datetime) -> pd.DataFrame:
+        if not queries:
+            return empty_tidy()
+        start_ms = int(as_utc(start).timestamp() * 1000)
+        end_ms = int(as_utc(end).timestamp() * 1000)
+        ids = self.store.series_ids(q.series_key for q in queries)
+        # One SQL statement per (period, needs-percentiles) group: usually one or two in all.
+        groups: dict[int, list[MetricQuery]] = defaultdict(list)
+        for q in queries:
+            if q.series_key in ids:
+                groups[q.period].append(q)
+        rows: list[tuple[object, ...]] = []
+        for period, qs in groups.items():
+            rows.extend(self._aggregate(qs, ids, period, start_ms, end_ms))
+        return tidy(rows) if rows else empty_tidy()
+
+    def _aggregate(self, queries: list[MetricQuery], ids: dict[tuple[str, str, str], int],
+                   period: int, start_ms: int, end_ms: int) -> list[tuple[object, ...]]:
+        pcts = sorted({p for q in queries if (p := percentile_of(q.stat)) is not None})
+        series = sorted({ids[q.series_key] for q in queries})
+        cols = ", ".join(f"{sql} AS {name}" for name, sql in _BASIC_SQL.items())
+        if pcts:
+            qlist = ", ".join(repr(p / 100.0) for p in pcts)
+            cols += f", quantile_cont(value, [{qlist}]) AS pct"
+        sql = f"""
+            SELECT series_id, (ts_ms - $start) // $width AS bucket, {cols}
+            FROM samples
+            WHERE series_id IN ({", ".join(map(str, series))})
+              AND ts_ms >= $start AND ts_ms < $end
+            GROUP BY series_id, bucket
+        """
+        width = period * 1000
+        result = self.store.cursor().execute(
+            sql, {"start": start_ms, "end": end_ms, "width": width}).fetchall()
+        by_series: dict[int, list[tuple[object, ...]]] = defaultdict(list)
+        for row in result:
+            by_series[int(row[0])].append(row)
+        out: list[tuple[object, ...]] = []
+        names = list(_BASIC_SQL)
+        for q in queries:
+            p = percentile_of(q.stat)
+            for row in by_series.get(ids[q.series_key], []):
+                ts = pd.Timestamp(start_ms + int(row[1]) * width, unit="ms", tz="UTC")
+                if p is None:
+                    value = row[2 + names.index(q.stat)]
+                else:
+                    value = row[2 + len(names)][pcts.index(p)]
+                out.append((ts, q.app, q.resource, q.metric, q.stat, float(value)))
+        return out

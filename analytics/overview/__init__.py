@@ -1,0 +1,1 @@
+"""The Overview page's data: one row of tiles per application."""

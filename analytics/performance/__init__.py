@@ -1,0 +1,1 @@
+"""The Performance page: every service of one app, cold starts and tag discovery."""

@@ -1,0 +1,203 @@
+"""Lambda cold starts from CloudWatch Logs Insights, and resources found by tag.
+
+Cold starts: a Lambda REPORT line carries ``@initDuration`` only on a cold start, so one Logs
+Insights query per function's log group (``/aws/lambda/<function>``) counts invocations and cold
+starts and takes the init-duration percentiles. Logs Insights is asynchronous: StartQuery, then
+GetQueryResults until ``Complete``. Polling backs off (0.5 s doubling to 2 s) and gives up after a
+bounded time (``LOGS_QUERY_TIMEOUT_S``, 20 s by default) with a message saying so, and StopQuery is
+called so an abandoned query stops scanning (and billing) — a page must not hang on a slow log
+group.
+
+Discovery: ``tag:GetResources`` (paginated) for ``Application=<cost_tag>``; ARNs are mapped to
+CloudWatch dimension values by :mod:`analytics.performance.discovery`; API Gateway names and stages,
+which REST API metrics are keyed by, are looked up by id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
+
+from analytics.core.aws_clients import AwsClients
+from analytics.core.catalog import Api, App, Resources
+from analytics.core.periods import as_utc
+from analytics.performance.coldstarts import frame, row
+from analytics.performance.discovery import RESOURCE_TYPES, TAG_KEY, ApiRef, classify
+
+COLD_START_QUERY = (
+    'filter @type = "REPORT"\n'
+    "| stats count(*) as invocations, count(@initDuration) as coldStarts, "
+    "pct(@initDuration, 50) as initP50, pct(@initDuration, 95) as initP95"
+)
+DEFAULT_LOGS_TIMEOUT_S = 20.0
+TIMEOUT_SETTING = "LOGS_QUERY_TIMEOUT_S"
+_DONE_BAD = ("Failed", "Cancelled", "Timeout", "Unknown")
+
+
+class LogsQueryError(RuntimeError):
+    """A Logs Insights query failed, was cancelled or could not start."""
+
+
+class LogsQueryTimeout(LogsQueryError):
+    """A Logs Insights query did not complete in time (it was stopped)."""
+
+
+def log_group(function: str) -> str:
+    return f"/aws/lambda/{function}"
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def parse_cold_start_results(function: str, results: list[list[dict[str, str]]]
+                             ) -> dict[str, object]:
+    """One table row from GetQueryResults' ``results`` (one row for a stats-only query)."""
+    if not results:
+        return row(function, 0, 0)
+    fields = {f["field"]: f.get("value") for f in results[0]}
+
+    def num(name: str) -> float | None:
+        raw = fields.get(name)
+        try:
+            return None if raw in (None, "") else float(raw)  # type: ignore[arg-type]
+        except ValueError:
+            return None
+
+    return row(function, num("invocations"), num("coldStarts"), num("initP50"), num("initP95"))
+
+
+class AwsPerformance:
+    """Cold starts and discovery; time and sleep are injected so tests never wait."""
+
+    cold_start_origin = "CloudWatch Logs Insights over /aws/lambda/<function> (REPORT lines)"
+
+    def __init__(self, *, clients: AwsClients, logs_timeout_s: float = DEFAULT_LOGS_TIMEOUT_S,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, max_concurrent: int = 10,
+                 first_poll_s: float = 0.5, max_poll_s: float = 2.0,
+                 discovery_page_size: int = 100) -> None:
+        self.clients = clients
+        self.logs_timeout_s = logs_timeout_s
+        self.clock, self.sleep = clock, sleep
+        #: Log groups queried at once (Logs Insights allows a few dozen concurrent queries).
+        self.max_concurrent = max_concurrent
+        self.first_poll_s, self.max_poll_s = first_poll_s, max_poll_s
+        self.discovery_page_size = discovery_page_size
+
+    # -- cold starts -------------------------------------------------------------------------
+    def cold_starts(self, functions: Sequence[str], *, start: datetime,
+                    end: datetime) -> pd.DataFrame:
+        """Per function: invocations, cold starts, share and p50/p95 init duration (ms)."""
+        logs = self.clients.client("logs")
+        t0, t1 = int(as_utc(start).timestamp()), int(as_utc(end).timestamp())
+        rows: dict[str, dict[str, object]] = {}
+        fns = list(dict.fromkeys(functions))
+        timeout = self.logs_timeout_s
+        deadline = self.clock() + timeout  # one bound for every batch together
+        for i in range(0, len(fns), self.max_concurrent):
+            started: dict[str, str] = {}
+            try:
+                for fn in fns[i:i + self.max_concurrent]:
+                    qid = self._start(logs, fn, t0, t1)
+                    if qid is None:
+                        rows[fn] = row(fn, 0, 0, note="no log group (never invoked?)")
+                    else:
+                        started[fn] = qid
+            except BaseException:
+                self._stop(logs, list(started.values()))
+                raise
+            for fn, results in self._poll(logs, started, deadline, timeout).items():
+                rows[fn] = parse_cold_start_results(fn, results)
+        return frame([rows[fn] for fn in fns])
+
+    def _start(self, logs: Any, fn: str, t0: int, t1: int) -> str | None:
+        try:
+            resp = logs.start_query(logGroupName=log_group(fn), startTime=t0, endTime=t1,
+                                    queryString=COLD_START_QUERY, limit=10)
+        except ClientError as exc:
+            if _code(exc) == "ResourceNotFoundException":
+                return None
+            raise LogsQueryError(f"Logs Insights could not start the cold-start query on "
+                                 f"{log_group(fn)}: {exc}") from exc
+        return str(resp["queryId"])
+
+    def _poll(self, logs: Any, started: dict[str, str], deadline: float,
+              timeout: float) -> dict[str, list[Any]]:
+        """Results of every started query, polling with backoff until all complete."""
+        delay = self.first_poll_s
+        pending = dict(started)
+        done: dict[str, list[Any]] = {}
+        status: dict[str, str] = {}
+        try:
+            while pending:
+                for fn, qid in list(pending.items()):
+                    resp = logs.get_query_results(queryId=qid)
+                    status[fn] = str(resp.get("status", "Unknown"))
+                    if status[fn] == "Complete":
+                        done[fn] = list(resp.get("results", []))
+                        del pending[fn]
+                    elif status[fn] in _DONE_BAD:
+                        del pending[fn]  # over already: nothing to stop
+                        raise LogsQueryError(
+                            f"Logs Insights cold-start query on {log_group(fn)} ended with "
+                            f"status {status[fn]}; try again, or a shorter range")
+                if not pending:
+                    break
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    late = ", ".join(f"{log_group(f)} ({status[f]})" for f in pending)
+                    raise LogsQueryTimeout(
+                        f"Logs Insights did not finish within {timeout:g} s for {late}; the "
+                        f"query was stopped. Try a shorter range, or raise {TIMEOUT_SETTING}.")
+                self.sleep(min(delay, remaining))
+                delay = min(delay * 2, self.max_poll_s)
+        except BaseException:
+            self._stop(logs, list(pending.values()))  # stop scanning (and billing)
+            raise
+        return done
+
+    def _stop(self, logs: Any, query_ids: list[str]) -> None:
+        for qid in query_ids:
+            # Already finished, or the endpoint is down: nothing more to do either way.
+            with contextlib.suppress(ClientError, BotoCoreError):
+                logs.stop_query(queryId=qid)
+
+    # -- discovery ---------------------------------------------------------------------------
+    def discover_resources(self, app: App) -> Resources:
+        """Resources tagged ``Application=<cost_tag>``, mapped to CloudWatch dimension values."""
+        pages = self.clients.client("resourcegroupstaggingapi").get_paginator(
+            "get_resources").paginate(
+                TagFilters=[{"Key": TAG_KEY, "Values": [app.cost_tag]}],
+                ResourceTypeFilters=list(RESOURCE_TYPES),
+                PaginationConfig={"PageSize": self.discovery_page_size})
+        found = classify([m["ResourceARN"] for page in pages
+                          for m in page.get("ResourceTagMappingList", [])])
+        return Resources(
+            apis=tuple(self._api(ref) for ref in found.apis.values()),
+            lambdas=tuple(found.lambdas), dynamodb_tables=tuple(found.dynamodb_tables),
+            rds_instances=tuple(found.rds_instances), s3_buckets=tuple(found.s3_buckets),
+        )
+
+    def _api(self, ref: ApiRef) -> Api:
+        """REST API metrics are keyed by name and stage: look them up (id if that fails)."""
+        try:
+            if ref.kind == "rest":
+                gw = self.clients.client("apigateway")
+                name = str(gw.get_rest_api(restApiId=ref.id)["name"])
+                stage = ref.stage
+                if not stage:
+                    items = gw.get_stages(restApiId=ref.id).get("item", [])
+                    stage = str(items[0]["stageName"]) if items else "prod"
+                return Api(ref.id, name, "rest", stage)
+            name = str(self.clients.client("apigatewayv2").get_api(ApiId=ref.id)["Name"])
+            return Api(ref.id, name, "http", ref.stage or "$default")
+        except (ClientError, BotoCoreError, KeyError):
+            return Api(ref.id, ref.id, ref.kind,
+                       ref.stage or ("prod" if ref.kind == "rest" else "$default"))

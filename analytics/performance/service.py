@@ -1,0 +1,91 @@
+"""The Performance page's service: one metrics fetch, cold starts and tag discovery, cached.
+
+Every entry point checks access first. Cold starts (Logs Insights on aws: billed per GB and
+slow) are cached 10 minutes and only asked for when the Lambda section is open; discovered
+resources (the Tagging API is throttled per account) are cached an hour and served stale when a
+refresh fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from analytics.core import access
+from analytics.core.cache import UpstreamError
+from analytics.core.catalog import App
+from analytics.core.periods import TimeRange
+from analytics.metrics.service import fetch_metrics
+from analytics.performance.coldstarts import ColdStarts, frame
+from analytics.performance.discovery import TAG_KEY, Resolved
+from analytics.performance.page import (
+    DiscoveryNote,
+    PerfPage,
+    build_sections,
+    fetch_window,
+    page_queries,
+)
+from analytics.sources import Runtime
+
+
+def resolve(rt: Runtime, app: App) -> Resolved:
+    """The catalog's resources, or — when it lists none — those tagged with the app's tag.
+
+    The source's ``discover_resources(app)`` does the lookup (aws: the Tagging API; local:
+    the catalog's resources, i.e. nothing); the answer is cached an hour and served stale if a
+    refresh fails.
+    """
+    access.require(app.id)
+    if not app.resources.empty:
+        return Resolved(app.resources, False)
+    tag = f"{TAG_KEY}={app.cost_tag}"
+    cached = rt.cache.get("discovery", (app.id, app.cost_tag),
+                          lambda: rt.sources.performance.discover_resources(app))
+    return Resolved(cached.value, True, tag, cached.fetched_at, cached.stale, cached.error)
+
+
+def resolve_app(rt: Runtime, app: App) -> tuple[App, DiscoveryNote | None]:
+    """The app with the resources to show, discovering them when the catalog lists none."""
+    try:
+        found = resolve(rt, app)
+    except UpstreamError as exc:
+        # Nothing cached and the lookup failed: show the empty states and say why.
+        return app, DiscoveryNote(f"{TAG_KEY}={app.cost_tag}", 0, 0.0, False, str(exc))
+    if not found.discovered:
+        return app, None
+    return (replace(app, resources=found.resources),
+            DiscoveryNote(found.tag, found.count, found.fetched_at, found.stale, found.error))
+
+
+def performance(rt: Runtime, app: App, *, tr: TimeRange, compare: bool = False) -> PerfPage:
+    """The Performance page of ``app`` over ``tr``: one metrics fetch, one section per service.
+
+    Raises :class:`analytics.core.access.AccessDenied` for an app the user may not see, and
+    :class:`analytics.core.cache.UpstreamError` when the source fails with nothing cached.
+    """
+    access.require(app.id)
+    shown, note = resolve_app(rt, app)
+    queries = page_queries(shown, tr)
+    window = fetch_window(tr, compare)
+    cached = fetch_metrics(rt, queries, start=window.start, end=window.end)
+    sections = build_sections(shown, tr, cached.value, compare=compare,
+                              discovered=note is not None)
+    return PerfPage(shown, tr, compare, sections, len(queries), cached.fetched_at, cached.stale,
+                    cached.error, note)
+
+
+def cold_starts(rt: Runtime, app: App, *, tr: TimeRange) -> ColdStarts:
+    """Cold starts of every function of ``app`` over ``tr`` (cached 10 minutes).
+
+    Raises :class:`analytics.core.cache.UpstreamError` if the query fails with nothing cached
+    (e.g. a Logs Insights time-out: the message says so).
+    """
+    access.require(app.id)
+    source = rt.sources.performance
+    fns = tuple(app.resources.lambdas)
+    if not fns:
+        return ColdStarts(frame([]), source.cold_start_origin, 0.0)
+    key = (app.id, fns, int(tr.start.timestamp()), int(tr.end.timestamp()))
+    cached = rt.cache.get("logs", key, lambda: source.cold_starts(fns, start=tr.start,
+                                                                  end=tr.end))
+    return ColdStarts(cached.value, source.cold_start_origin, cached.fetched_at, cached.stale,
+                      cached.error)

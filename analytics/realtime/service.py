@@ -1,0 +1,137 @@
+"""The Realtime page's data: the last minutes of one app, service and custom metrics together.
+
+Every read goes through the cache with the ``realtime`` TTL (2 s) on keys aligned to the
+minute, so any number of open tabs refreshing every 2 s costs one upstream call per query per
+TTL. The window includes the current, partial minute: Realtime is about "right now".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from analytics.core import access
+from analytics.core.cache import Cached
+from analytics.core.catalog import App
+from analytics.core.periods import align_up, utcnow
+from analytics.custom.service import (
+    LatestPoints,
+    custom_metric_series,
+    default_stat,
+    latest_points,
+    list_custom_metrics,
+)
+from analytics.metrics.frames import bucket_sum, series
+from analytics.metrics.queries import api_query, lambda_query, validate_stat
+from analytics.metrics.service import fetch_metrics
+from analytics.sources import Runtime
+
+REALTIME_MINUTES = 15
+SERVICE_PERIOD = 60
+CUSTOM_PERIOD = 10
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One chart: named lines (timestamp-indexed series) sharing a unit."""
+
+    key: str
+    title: str
+    unit: str
+    lines: dict[str, pd.Series]
+    help: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return all(s.empty for s in self.lines.values())
+
+
+@dataclass(frozen=True)
+class RealtimeView:
+    """Everything the Realtime page draws for one app, with the provenance of its oldest part."""
+
+    app: App
+    start: datetime
+    end: datetime
+    service: list[Panel]
+    custom: list[Panel]
+    latest: LatestPoints
+    fetched_at: float
+    stale: bool
+    error: str | None
+
+
+def realtime_window(now: datetime | None = None, *, minutes: int = REALTIME_MINUTES,
+                    period: int = SERVICE_PERIOD) -> tuple[datetime, datetime]:
+    """``[start, end)`` covering the last ``minutes`` *including* the current partial period,
+    aligned to ``period`` so every viewer in the same minute shares the cache keys."""
+    end = align_up((now or utcnow()) + timedelta(microseconds=1), period)
+    return end - timedelta(minutes=minutes), end
+
+
+def _by_resource(frame: pd.DataFrame, label_empty: str) -> dict[str, pd.Series]:
+    lines: dict[str, pd.Series] = {}
+    for resource, grp in frame.groupby("resource", sort=True):
+        lines[str(resource) or label_empty] = grp.set_index("timestamp")["value"].sort_index()
+    return lines
+
+
+def _service_panels(app: App, frame: pd.DataFrame) -> list[Panel]:
+    f = frame[frame["app"] == app.id]
+    return [
+        Panel("requests", "Requests per minute", "requests",
+              _by_resource(series(f, metric="Count", stat="Sum"), "all"),
+              "API Gateway Count, per API"),
+        Panel("5xx", "5xx errors per minute", "errors",
+              _by_resource(series(f, metric="5XXError", stat="Sum"), "all"),
+              "API Gateway 5XXError (5xx on HTTP APIs), per API"),
+        Panel("p95", "p95 latency", "ms",
+              _by_resource(series(f, metric="Latency", stat="p95"), "all"),
+              f"API Gateway Latency p95 per minute, per API; SLO {app.slo_p95_ms:g} ms"),
+        Panel("lambda", "Lambda errors and throttles per minute", "count", {
+            "errors": bucket_sum(series(f, metric="Errors", stat="Sum")),
+            "throttles": bucket_sum(series(f, metric="Throttles", stat="Sum")),
+        }, "Errors and Throttles, all functions"),
+    ]
+
+
+def realtime_view(rt: Runtime, app_id: str, *, now: datetime | None = None,
+                  stat: str | None = None, minutes: int = REALTIME_MINUTES,
+                  custom_period: int = CUSTOM_PERIOD) -> RealtimeView:
+    """The last ``minutes`` of ``app_id``: key service metrics (1-minute) and every custom metric
+    (``custom_period`` buckets, ``stat`` or each metric's :func:`default_stat`), plus freshness.
+
+    Every read goes through the cache with the ``realtime`` TTL (2 s) on aligned keys, so any
+    number of open tabs refreshing every 2 s costs one upstream call per query per TTL.
+    """
+    app = access.visible_app(rt.catalog, app_id)
+    if stat is not None:
+        validate_stat(stat)
+    start, end = realtime_window(now, minutes=minutes)
+    queries = [api_query(app.id, api, m, s, SERVICE_PERIOD) for api in app.resources.apis
+               for m, s in (("Count", "Sum"), ("5XXError", "Sum"), ("Latency", "p95"))]
+    queries += [lambda_query(app.id, fn, m, "Sum", SERVICE_PERIOD)
+                for fn in app.resources.lambdas for m in ("Errors", "Throttles")]
+    metrics = fetch_metrics(rt, queries, start=start, end=end, kind="realtime")
+    service = _service_panels(app, metrics.value)
+    latest = latest_points(rt, app.id, since=start)
+    parts: list[Cached[object]] = [metrics, latest]
+    names = list_custom_metrics(rt, app.id)
+    names.sort(key=lambda n: (n != app.mau_metric, n))
+    custom = []
+    for name in names:
+        unit = latest.value.unit_of(name)
+        chosen = stat or default_stat(app, name, unit)
+        got = custom_metric_series(rt, app.id, name, start=start, end=end,
+                                   period=custom_period, stat=chosen, kind="realtime")
+        parts.append(got)
+        custom.append(Panel(f"custom:{name}", f"{name} · {chosen} per {custom_period} s",
+                            unit or "", _by_resource(got.value, name),
+                            f"Custom metric {name} of {app.display_name}, one line per "
+                            "dimension set"))
+    stale = [p for p in parts if p.stale]
+    return RealtimeView(app, start, end, service, custom, latest.value,
+                        min(p.fetched_at for p in parts), bool(stale),
+                        stale[0].error if stale else None)

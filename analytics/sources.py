@@ -1,0 +1,120 @@
+"""The composition root: every source built for the chosen backend, and the process runtime.
+
+This is the only module that names both backends. Services receive a :class:`Runtime` and reach
+a concern through ``rt.sources.<concern>``, typed as that concern's protocol, so mypy proves
+both backends answer every question with the same signature. The runtime is built once per
+process (every Streamlit session shares it), so the local store, its threads and the boto3
+clients exist once however many tabs are open.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from analytics.alarms.aws import AwsAlarms
+from analytics.alarms.local import LocalAlarms
+from analytics.alarms.source import AlarmsSource
+from analytics.core.aws_clients import AwsClients
+from analytics.core.cache import QueryCache, shared_cache
+from analytics.core.catalog import Catalog, load_catalog
+from analytics.core.settings import Settings, load_settings
+from analytics.costs.aws import AwsCosts
+from analytics.costs.local import LocalCosts
+from analytics.costs.source import CostsSource
+from analytics.custom.aws import AwsCustom
+from analytics.custom.local import LocalCustom
+from analytics.custom.source import CustomSource
+from analytics.local.runtime import LocalRuntime
+from analytics.local.store import LocalStore
+from analytics.metrics.aws import AwsMetrics
+from analytics.metrics.local import LocalMetrics
+from analytics.metrics.source import MetricsSource
+from analytics.performance.aws import AwsPerformance
+from analytics.performance.local import LocalPerformance
+from analytics.performance.source import PerformanceSource
+
+
+@dataclass(frozen=True)
+class Sources:
+    """One source per concern, all from the same backend."""
+
+    backend: str  # "aws" | "local"
+    description: str  # one line for the page footer: which backend and where its data is
+    metrics: MetricsSource
+    alarms: AlarmsSource
+    costs: CostsSource
+    custom: CustomSource
+    performance: PerformanceSource
+
+
+def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
+    where = f" via {settings.endpoint_url}" if settings.endpoint_url else ""
+    return Sources(
+        backend="aws", description=f"aws ({settings.region}{where})",
+        metrics=AwsMetrics(clients=clients), alarms=AwsAlarms(clients=clients),
+        costs=AwsCosts(clients=clients),
+        custom=AwsCustom(clients=clients, table=settings.metrics_table),
+        performance=AwsPerformance(clients=clients,
+                                   logs_timeout_s=settings.logs_query_timeout_s),
+    )
+
+
+def local_sources(*, store: LocalStore) -> Sources:
+    metrics = LocalMetrics(store=store)
+    return Sources(
+        backend="local", description=f"local (embedded DuckDB at {store.path})",
+        metrics=metrics, alarms=LocalAlarms(metrics=metrics), costs=LocalCosts(store=store),
+        custom=LocalCustom(store=store), performance=LocalPerformance(metrics=metrics),
+    )
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    catalog: Catalog
+    sources: Sources
+    cache: QueryCache
+    local: LocalRuntime | None = None  # the embedded backend's store, threads and endpoint
+
+    def stop(self) -> None:
+        if self.local is not None:
+            self.local.stop()
+
+
+def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
+                  catalog: Catalog | None = None) -> Runtime:
+    """Validate the catalog (``settings.catalog_path`` unless one is given) and start the
+    configured backend."""
+    cache = cache or shared_cache()
+    catalog = catalog or load_catalog(settings.catalog_path)
+    if settings.backend == "aws":
+        clients = AwsClients(settings, cache)
+        return Runtime(settings, catalog, aws_sources(settings, clients=clients), cache)
+    store = LocalStore(settings.duckdb_path)
+    local = LocalRuntime(catalog, store, settings=settings)
+    return Runtime(settings, catalog, local_sources(store=store), cache, local)
+
+
+_runtime: Runtime | None = None
+_lock = threading.Lock()
+
+
+def get_runtime(env: Mapping[str, str] | None = None) -> Runtime:
+    """The shared runtime, built on first call."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            _runtime = build_runtime(load_settings(env))
+        return _runtime
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    """Install (or clear, with None) the process runtime — for tests and benches.
+
+    The caller owns the runtime it installs and stops it itself.
+    """
+    global _runtime
+    with _lock:
+        _runtime = runtime

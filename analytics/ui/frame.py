@@ -1,0 +1,106 @@
+"""The page frame, drawn once by Home.py around whichever page runs: banners above, footer below.
+
+Pages only draw their data. What every page shares — the stale banner at the top, the message
+instead of a traceback when a source fails with nothing cached, the footer with "data as of",
+the backend and the cache counters — is here, so no page can forget it. A page reports the
+provenance of what it drew with :func:`freshness`; a known failure raised by a service ends
+the page with its message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Protocol
+
+import streamlit as st
+
+from analytics.alarms.config import AlarmConfigError
+from analytics.core.access import AccessDenied
+from analytics.core.cache import UpstreamError
+from analytics.core.fmt import age, clock
+from analytics.core.periods import PeriodError
+from analytics.sources import Runtime
+
+
+class Fresh(Protocol):
+    """Anything a service returns with its provenance (a ``Cached`` or a view)."""
+
+    fetched_at: float
+    stale: bool
+    error: str | None
+
+
+class _Frame:
+    def __init__(self) -> None:
+        self.banner = st.container()  # above the page: stale warnings
+        self.shown: set[tuple[float, str | None]] = set()
+        self.as_of: float | None = None  # the oldest fresh value drawn, for the footer
+
+
+_current: ContextVar[_Frame | None] = ContextVar("page_frame", default=None)
+
+
+@contextmanager
+def page_frame(rt: Runtime) -> Iterator[None]:
+    """Run a page inside the frame: banner slot first, the page, then the footer."""
+    frame = _Frame()
+    token = _current.set(frame)
+    try:
+        yield
+    except UpstreamError as exc:
+        show_upstream_error(exc)
+    except AlarmConfigError as exc:
+        st.error(f"Alarm configuration error — {exc}")
+    except (AccessDenied, PeriodError) as exc:
+        st.error(str(exc))
+    finally:
+        _current.reset(token)
+        footer(rt, as_of=frame.as_of)
+
+
+def freshness(result: Fresh) -> None:
+    """Report what a page drew: a stale value gets a warning at the top of the page (once per
+    failure), a fresh one its time in the footer's "data as of".
+
+    Outside the frame (a fragment rerun, a direct call in a test) it is drawn in place.
+    """
+    frame = _current.get()
+    if frame is None:
+        _draw_freshness(result)
+    elif result.stale:
+        key = (result.fetched_at, result.error)
+        if key not in frame.shown:
+            frame.shown.add(key)
+            with frame.banner:
+                _draw_freshness(result)
+    elif frame.as_of is None or result.fetched_at < frame.as_of:
+        frame.as_of = result.fetched_at
+
+
+def _draw_freshness(result: Fresh) -> None:
+    if result.stale:
+        st.warning(f"Showing cached data as of {clock(result.fetched_at)} "
+                   f"({age(time.time() - result.fetched_at)} old): the latest refresh failed — "
+                   f"{result.error}", icon="⚠️")
+    else:
+        st.caption(f"Data as of {clock(result.fetched_at)}")
+
+
+def show_upstream_error(exc: UpstreamError) -> None:
+    st.error(f"The data source did not answer and nothing is cached yet: {exc}. "
+             "The page retries on the next refresh.")
+
+
+def footer(rt: Runtime, *, as_of: float | None = None) -> None:
+    snap: dict[str, Any] = rt.cache.snapshot()
+    calls = sum(snap["aws_calls"].values())
+    st.divider()
+    if as_of is not None:
+        st.caption(f"Data as of {clock(as_of)}")
+    st.caption(
+        f"Backend: **{rt.sources.description}** · cache hits {snap['hits']}, misses "
+        f"{snap['misses']}, stale serves {snap['stale']} · AWS API calls this process: {calls}"
+    )
