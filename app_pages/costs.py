@@ -5,10 +5,11 @@ import streamlit as st
 
 from analytics.core import access
 from analytics.core.fmt import human
-from analytics.costs import own_spend, report, tables, unit_economics
+from analytics.costs import own_spend, tables, unit_economics
 from analytics.costs import service as costs
 from analytics.costs.frames import METRICS
 from analytics.figures import costs as figures
+from analytics.reports import cost_review as report
 from analytics.ui import costs as cc
 from analytics.ui.context import app_picker, runtime, visible_apps
 from analytics.ui.frame import freshness

@@ -21,10 +21,10 @@ from typing import cast
 from analytics.core.cache import QueryCache
 from analytics.core.catalog import load_catalog
 from analytics.core.settings import load_settings
-from analytics.costs import report
 from analytics.costs import service as costs
 from analytics.local import sim_costs
 from analytics.local.store import LocalStore
+from analytics.reports import cost_review as report
 from analytics.sources import Runtime, build_runtime, set_runtime
 from bench.common import ROOT, local_runtime, median_time
 

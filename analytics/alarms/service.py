@@ -18,17 +18,20 @@ import pandas as pd
 
 from analytics.alarms.config import AlarmConfig, parse_alarms
 from analytics.alarms.rules import ALARM, AlarmInfo, Transition, sort_key
+from analytics.alarms.source import HasAlarms
 from analytics.core import access
 from analytics.core.cache import Cached, UpstreamError
 from analytics.core.catalog import App
 from analytics.core.periods import align_down, align_up, as_utc, utcnow
-from analytics.sources import Runtime
+from analytics.core.runtime import RuntimeOf
+
+AlarmsRuntime = RuntimeOf[HasAlarms]
 
 #: Periods of metric drawn before and after a transition.
 WINDOW_BEFORE, WINDOW_AFTER = 24, 12
 
 
-def config_for(rt: Runtime, app: App) -> AlarmConfig:
+def config_for(rt: AlarmsRuntime, app: App) -> AlarmConfig:
     """The app's alarm configuration; :class:`AlarmConfigError` names file, app and field."""
     return parse_alarms(app, rt.catalog.path)
 
@@ -37,12 +40,12 @@ def _key(cfg: AlarmConfig) -> tuple[Any, ...]:
     return (cfg.app, cfg.prefix, tuple(sorted(cfg.tags.items())), cfg.rules)
 
 
-def _app_alarms(rt: Runtime, app: App) -> Cached[list[AlarmInfo]]:
+def _app_alarms(rt: AlarmsRuntime, app: App) -> Cached[list[AlarmInfo]]:
     cfg = config_for(rt, app)
     return rt.cache.get("alarms", _key(cfg), lambda: rt.sources.alarms.alarm_infos(app, cfg))
 
 
-def alarm_states(rt: Runtime, apps: Sequence[App]) -> Cached[list[AlarmInfo]]:
+def alarm_states(rt: AlarmsRuntime, apps: Sequence[App]) -> Cached[list[AlarmInfo]]:
     """Every alarm of the visible ``apps``: ALARM, then INSUFFICIENT_DATA, then OK.
 
     Within a state the most recent change comes first. If some apps fail with nothing cached,
@@ -71,7 +74,7 @@ def alarm_states(rt: Runtime, apps: Sequence[App]) -> Cached[list[AlarmInfo]]:
                   stale or bool(errors), "; ".join(errors) or None)
 
 
-def firing_counts(rt: Runtime, apps: Sequence[App]) -> dict[str, int]:
+def firing_counts(rt: AlarmsRuntime, apps: Sequence[App]) -> dict[str, int]:
     """Alarms in ALARM per visible app; an app whose alarms cannot be read is left out."""
     out: dict[str, int] = {}
     for app in access.filter_apps(apps):
@@ -82,7 +85,7 @@ def firing_counts(rt: Runtime, apps: Sequence[App]) -> dict[str, int]:
     return out
 
 
-def find_alarm(rt: Runtime, app_id: str, alarm_name: str) -> AlarmInfo:
+def find_alarm(rt: AlarmsRuntime, app_id: str, alarm_name: str) -> AlarmInfo:
     """One alarm of an app the user may see; KeyError if the app has no such alarm."""
     access.require(app_id)
     app = rt.catalog.get(app_id)
@@ -92,7 +95,7 @@ def find_alarm(rt: Runtime, app_id: str, alarm_name: str) -> AlarmInfo:
     raise KeyError(f"application {app_id!r} has no alarm named {alarm_name!r}")
 
 
-def alarm_history(rt: Runtime, app_id: str, alarm_name: str, *, start: datetime,
+def alarm_history(rt: AlarmsRuntime, app_id: str, alarm_name: str, *, start: datetime,
                   end: datetime) -> Cached[list[Transition]]:
     """The alarm's state changes within ``[start, end)``, oldest first (cached 5 min)."""
     find_alarm(rt, app_id, alarm_name)  # access check, and only the app's own alarms
@@ -149,7 +152,7 @@ class MetricWindow:
     note: str = ""
 
 
-def alarm_metric_window(rt: Runtime, app_id: str, alarm_name: str, *,
+def alarm_metric_window(rt: AlarmsRuntime, app_id: str, alarm_name: str, *,
                         around: datetime | None = None, now: datetime | None = None
                         ) -> Cached[MetricWindow]:
     """The alarm's metric from 24 periods before to 12 after ``around`` (default: since)."""

@@ -30,3 +30,10 @@ class AlarmsSource(Protocol):
     def alarm_metric(self, info: AlarmInfo, *, start: datetime, end: datetime) -> pd.Series:
         """The alarm's datapoints over ``[start, end)`` at its period (timestamp -> value)."""
         ...
+
+
+class HasAlarms(Protocol):
+    """Sources holding this concern's source (what its service needs of a runtime)."""
+
+    @property
+    def alarms(self) -> AlarmsSource: ...

@@ -1,7 +1,7 @@
 """``python -m analytics.cli.report --week 2026-W47 [--out DIR]``: write the cost-review pack.
 
 Run from a shell there is no signed-in user, so the pack holds every app and the untagged
-spend (see :mod:`analytics.costs.report`).
+spend (see :mod:`analytics.reports.cost_review`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from analytics.core.cache import UpstreamError
 from analytics.costs.frames import DEFAULT_METRIC, METRICS
-from analytics.costs.report import ReportError, week_label, write_report
+from analytics.reports.cost_review import ReportError, week_label, write_report
 from analytics.sources import get_runtime
 
 

@@ -27,12 +27,11 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from analytics.sources import Runtime
+from analytics.core.runtime import HasBackend, RuntimeOf
 
 GET_METRIC_DATA_PER_1000_METRICS = 0.01
 CLOUDWATCH_PER_1000_REQUESTS = 0.01
@@ -128,7 +127,8 @@ class OwnSpend:
                                          "price_basis"])
 
 
-def own_spend(rt: Runtime, now: float | None = None, since: float | None = None) -> OwnSpend:
+def own_spend(rt: RuntimeOf[HasBackend], *, now: float | None = None, since: float | None = None
+              ) -> OwnSpend:
     """Price the process's AWS calls so far (zero on the local backend, which makes none)."""
     snap: dict[str, Any] = rt.cache.snapshot()
     calls: dict[str, int] = snap.get("aws_calls", {})

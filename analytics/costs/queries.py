@@ -14,18 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analytics.core import access
 from analytics.core.cache import Cached
 from analytics.core.catalog import Catalog
+from analytics.core.runtime import RuntimeOf
 from analytics.costs.forecast import Forecast, forecast_window
 from analytics.costs.frames import ALL, DEFAULT_LEVEL, DEFAULT_METRIC
+from analytics.costs.source import HasCosts
 
-if TYPE_CHECKING:
-    from analytics.sources import Runtime
+CostsRuntime = RuntimeOf[HasCosts]
 
 KIND = "costs"
 UNTAGGED = "(untagged)"
@@ -91,7 +91,7 @@ def _wrap(cached: Cached[pd.DataFrame], frame: pd.DataFrame) -> Cached[pd.DataFr
     return Cached(frame, cached.fetched_at, cached.stale, cached.error)
 
 
-def costs(rt: Runtime, start: date | datetime, end: date | datetime, *,
+def costs(rt: CostsRuntime, start: date | datetime, end: date | datetime, *,
           granularity: str = "DAILY", metric: str = DEFAULT_METRIC,
           group_by: Sequence[str] = ("SERVICE", "TAG")) -> Cached[pd.DataFrame]:
     """Cost frame (start, service, app, amount, estimated) for ``[start, end)``.
@@ -110,7 +110,7 @@ def costs(rt: Runtime, start: date | datetime, end: date | datetime, *,
     return _wrap(cached, label_and_filter(cached.value, rt.catalog))
 
 
-def forecast(rt: Runtime, today: date | datetime, app_id: str | None, *,
+def forecast(rt: CostsRuntime, today: date | datetime, app_id: str | None, *,
              metric: str = DEFAULT_METRIC, level: int = DEFAULT_LEVEL) -> Cached[Forecast | None]:
     """Forecast from ``today`` to the end of its month for one app (None: whole account).
 
@@ -129,7 +129,7 @@ def forecast(rt: Runtime, today: date | datetime, app_id: str | None, *,
         start, end, metric=metric, tag=tag, level=level))
 
 
-def anomalies(rt: Runtime, start: date | datetime, end: date | datetime
+def anomalies(rt: CostsRuntime, start: date | datetime, end: date | datetime
               ) -> Cached[pd.DataFrame]:
     """Cost anomalies overlapping ``[start, end)`` with an ``app`` column, filtered.
 
@@ -150,6 +150,6 @@ def anomalies(rt: Runtime, start: date | datetime, end: date | datetime
     return _wrap(cached, frame[_visible(frame["app"], ids, admin)].reset_index(drop=True))
 
 
-def ce_requests(rt: Runtime) -> int:
+def ce_requests(rt: CostsRuntime) -> int:
     """Cost Explorer requests this process made (every page counts): the cache's AWS counters."""
     return sum(n for api, n in rt.cache.snapshot()["aws_calls"].items() if api.startswith("ce."))

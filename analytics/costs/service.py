@@ -28,8 +28,7 @@ from analytics.costs import queries as cost_queries
 from analytics.costs.forecast import Forecast, forecast_window
 from analytics.costs.frames import DEFAULT_LEVEL, DEFAULT_METRIC
 from analytics.costs.model import AppCost, CostView, Period, month_periods
-from analytics.costs.queries import UNTAGGED, is_admin, today_utc
-from analytics.sources import Runtime
+from analytics.costs.queries import UNTAGGED, CostsRuntime, is_admin, today_utc
 
 
 def _sum(frame: pd.DataFrame, period: Period, app: str | None = None) -> float:
@@ -54,7 +53,7 @@ class _ForecastAnswer:
     note: str | None
 
 
-def _forecast(rt: Runtime, *, today: date, app_id: str | None, metric: str, level: int,
+def _forecast(rt: CostsRuntime, *, today: date, app_id: str | None, metric: str, level: int,
               label: str) -> _ForecastAnswer:
     try:
         cached = cost_queries.forecast(rt, today, app_id, metric=metric, level=level)
@@ -65,7 +64,7 @@ def _forecast(rt: Runtime, *, today: date, app_id: str | None, metric: str, leve
     return _ForecastAnswer(cached.value, cached, note)
 
 
-def cost_view(rt: Runtime, apps: Sequence[App], *, today: date | datetime | None = None,
+def cost_view(rt: CostsRuntime, apps: Sequence[App], *, today: date | datetime | None = None,
               metric: str = DEFAULT_METRIC, level: int = DEFAULT_LEVEL) -> CostView:
     """Everything the Costs page shows for those of ``apps`` the principal may see.
 

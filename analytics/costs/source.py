@@ -31,3 +31,10 @@ class CostsSource(Protocol):
     def get_cost_anomalies(self, start: date, end: date) -> pd.DataFrame:
         """Anomalies overlapping ``[start, end)`` (the anomaly frame)."""
         ...
+
+
+class HasCosts(Protocol):
+    """Sources holding this concern's source (what its service needs of a runtime)."""
+
+    @property
+    def costs(self) -> CostsSource: ...

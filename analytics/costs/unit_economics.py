@@ -14,18 +14,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 
 import pandas as pd
 
 from analytics.core import access
 from analytics.core.cache import UpstreamError
 from analytics.core.catalog import App
+from analytics.core.runtime import RuntimeOf
 from analytics.costs.forecast import next_month
 from analytics.costs.model import CostView
+from analytics.costs.source import HasCosts
 from analytics.custom.service import custom_metric_series
+from analytics.custom.source import HasCustom
 from analytics.metrics.queries import api_query
 from analytics.metrics.service import fetch_metrics
-from analytics.sources import Runtime
+from analytics.metrics.source import HasMetrics
+
+
+class UnitSources(HasCosts, HasCustom, HasMetrics, Protocol):
+    """Costs over MAU (custom metrics) and over requests (CloudWatch)."""
+
+
+UnitRuntime = RuntimeOf[UnitSources]
 
 #: The seed target: a monthly active user should cost under ten cents.
 TARGET_PER_MAU_USD = 0.10
@@ -41,7 +52,7 @@ def mau_unknown_note(metric: str) -> str:
     return f"MAU unknown: send {metric} through the ingest API"
 
 
-def month_mau(rt: Runtime, app: App, *, start: date, end: date) -> tuple[float | None, str]:
+def month_mau(rt: UnitRuntime, app: App, *, start: date, end: date) -> tuple[float | None, str]:
     """(MAU of ``[start, end)``, note): the custom metric's Maximum, or None and why."""
     access.require(app.id)
     note = mau_unknown_note(app.mau_metric)
@@ -74,7 +85,7 @@ class MauRow:
         return self.cost_per_mau is not None and self.cost_per_mau > TARGET_PER_MAU_USD
 
 
-def cost_per_mau(rt: Runtime, view: CostView) -> list[MauRow]:
+def cost_per_mau(rt: UnitRuntime, view: CostView) -> list[MauRow]:
     """Per app: last month (actual cost / its MAU) and this month (projected cost / MAU so far)."""
     rows: list[MauRow] = []
     for a in view.apps:
@@ -103,7 +114,7 @@ def mau_table(rows: list[MauRow]) -> pd.DataFrame:
                                "target_usd", "note"])
 
 
-def cost_per_1k_requests(rt: Runtime, view: CostView, *, days: int = REQUEST_DAYS
+def cost_per_1k_requests(rt: UnitRuntime, view: CostView, *, days: int = REQUEST_DAYS
                          ) -> pd.DataFrame:
     """Per app over the last ``days`` complete days: cost, API requests, cost per 1,000."""
     apps = [rt.catalog.get(a.key) for a in view.apps if a.key in rt.catalog.ids()]

@@ -22,6 +22,7 @@ from analytics.core import access
 from analytics.core.cache import Cached
 from analytics.core.catalog import App
 from analytics.core.periods import as_utc
+from analytics.core.runtime import RuntimeOf
 from analytics.custom.keys import (
     FUTURE_MS,
     LIST_TTL_S,
@@ -31,22 +32,24 @@ from analytics.custom.keys import (
     canonical_dims,
     validate_period,
 )
+from analytics.custom.source import HasCustom
 from analytics.metrics.queries import validate_stat
-from analytics.sources import Runtime
+
+CustomRuntime = RuntimeOf[HasCustom]
 
 
 def _ms(ts: datetime) -> int:
     return int(as_utc(ts).timestamp() * 1000)
 
 
-def list_custom_metrics(rt: Runtime, app_id: str) -> list[str]:
+def list_custom_metrics(rt: CustomRuntime, app_id: str) -> list[str]:
     """Names of ``app_id``'s custom metrics (cached 5 minutes; stale on a failed refresh)."""
     app = access.visible_app(rt.catalog, app_id)
     return list(rt.cache.get("discovery", ("custom_metric_names", app_id),
                              lambda: rt.sources.custom.metric_names(app), ttl=LIST_TTL_S).value)
 
 
-def custom_metric_series(rt: Runtime, app_id: str, metric_name: str, *, start: datetime,
+def custom_metric_series(rt: CustomRuntime, app_id: str, metric_name: str, *, start: datetime,
                          end: datetime, period: int, stat: str = "Average",
                          dims: Mapping[str, str] | None = None,
                          kind: str = "custom_metrics") -> Cached[pd.DataFrame]:
@@ -122,7 +125,7 @@ def summarize_recent(app_id: str, since_ms: int, recent: pd.DataFrame) -> Latest
                         float(np.percentile(lag, 50)), float(np.percentile(lag, 95)))
 
 
-def latest_points(rt: Runtime, app_id: str, *, since: datetime,
+def latest_points(rt: CustomRuntime, app_id: str, *, since: datetime,
                   kind: str = "realtime") -> Cached[LatestPoints]:
     """Last datapoint time and ingest lag p50/p95 of ``app_id``'s custom metrics since ``since``.
 

@@ -27,3 +27,10 @@ class CustomSource(Protocol):
         """Raw points (:data:`~analytics.custom.keys.RECENT_COLUMNS`) of those metrics with
         ``since <= ts <= until``."""
         ...
+
+
+class HasCustom(Protocol):
+    """Sources holding this concern's source (what its service needs of a runtime)."""
+
+    @property
+    def custom(self) -> CustomSource: ...

@@ -14,11 +14,14 @@ import pandas as pd
 
 from analytics.core import access
 from analytics.core.cache import Cached
+from analytics.core.runtime import RuntimeOf
 from analytics.metrics.queries import MetricQuery
-from analytics.sources import Runtime
+from analytics.metrics.source import HasMetrics
+
+MetricsRuntime = RuntimeOf[HasMetrics]
 
 
-def fetch_metrics(rt: Runtime, queries: Sequence[MetricQuery], *, start: datetime,
+def fetch_metrics(rt: MetricsRuntime, queries: Sequence[MetricQuery], *, start: datetime,
                   end: datetime, kind: str = "metrics") -> Cached[pd.DataFrame]:
     """Tidy frame for ``queries`` over ``[start, end)``, cached by query set and range.
 

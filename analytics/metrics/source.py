@@ -25,3 +25,10 @@ class MetricsSource(Protocol):
         an aligned StartTime. Buckets without data are absent (CloudWatch returns no point).
         """
         ...
+
+
+class HasMetrics(Protocol):
+    """Sources holding this concern's source (what its service needs of a runtime)."""
+
+    @property
+    def metrics(self) -> MetricsSource: ...

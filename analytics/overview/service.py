@@ -9,17 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import pandas as pd
 
 from analytics.alarms.service import firing_counts
+from analytics.alarms.source import HasAlarms
 from analytics.core import access
 from analytics.core.catalog import App
 from analytics.core.periods import TimeRange
+from analytics.core.runtime import RuntimeOf
 from analytics.metrics.frames import bucket_sum, series
 from analytics.metrics.queries import MetricQuery, api_query, lambda_query
 from analytics.metrics.service import fetch_metrics
-from analytics.sources import Runtime
+from analytics.metrics.source import HasMetrics
+
+
+class OverviewSources(HasMetrics, HasAlarms, Protocol):
+    """The sources the Overview reads."""
+
+
+OverviewRuntime = RuntimeOf[OverviewSources]
 
 #: Label of the one-bucket-per-window latency query (kept apart from the sparkline's p95).
 WINDOW_LATENCY = "Latency (window)"
@@ -139,7 +149,7 @@ class OverviewResult:
     firing: dict[str, int] = field(default_factory=dict)
 
 
-def overview(rt: Runtime, *, apps: Sequence[App], tr: TimeRange) -> OverviewResult:
+def overview(rt: OverviewRuntime, *, apps: Sequence[App], tr: TimeRange) -> OverviewResult:
     """The Overview page's data for those of ``apps`` the current user may see."""
     apps = access.filter_apps(apps)
     queries = overview_queries(apps, tr)

@@ -9,12 +9,15 @@ refresh fails.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Protocol
 
 from analytics.core import access
 from analytics.core.cache import UpstreamError
 from analytics.core.catalog import App
 from analytics.core.periods import TimeRange
+from analytics.core.runtime import RuntimeOf
 from analytics.metrics.service import fetch_metrics
+from analytics.metrics.source import HasMetrics
 from analytics.performance.coldstarts import ColdStarts, frame
 from analytics.performance.discovery import TAG_KEY, Resolved
 from analytics.performance.page import (
@@ -24,10 +27,17 @@ from analytics.performance.page import (
     fetch_window,
     page_queries,
 )
-from analytics.sources import Runtime
+from analytics.performance.source import HasPerformance
 
 
-def resolve(rt: Runtime, app: App) -> Resolved:
+class PerformanceSources(HasMetrics, HasPerformance, Protocol):
+    """The sources the Performance page reads."""
+
+
+PerformanceRuntime = RuntimeOf[PerformanceSources]
+
+
+def resolve(rt: PerformanceRuntime, app: App) -> Resolved:
     """The catalog's resources, or — when it lists none — those tagged with the app's tag.
 
     The source's ``discover_resources(app)`` does the lookup (aws: the Tagging API; local:
@@ -43,7 +53,7 @@ def resolve(rt: Runtime, app: App) -> Resolved:
     return Resolved(cached.value, True, tag, cached.fetched_at, cached.stale, cached.error)
 
 
-def resolve_app(rt: Runtime, app: App) -> tuple[App, DiscoveryNote | None]:
+def resolve_app(rt: PerformanceRuntime, app: App) -> tuple[App, DiscoveryNote | None]:
     """The app with the resources to show, discovering them when the catalog lists none."""
     try:
         found = resolve(rt, app)
@@ -56,7 +66,8 @@ def resolve_app(rt: Runtime, app: App) -> tuple[App, DiscoveryNote | None]:
             DiscoveryNote(found.tag, found.count, found.fetched_at, found.stale, found.error))
 
 
-def performance(rt: Runtime, app: App, *, tr: TimeRange, compare: bool = False) -> PerfPage:
+def performance(rt: PerformanceRuntime, app: App, *, tr: TimeRange, compare: bool = False
+                ) -> PerfPage:
     """The Performance page of ``app`` over ``tr``: one metrics fetch, one section per service.
 
     Raises :class:`analytics.core.access.AccessDenied` for an app the user may not see, and
@@ -73,7 +84,7 @@ def performance(rt: Runtime, app: App, *, tr: TimeRange, compare: bool = False) 
                     cached.error, note)
 
 
-def cold_starts(rt: Runtime, app: App, *, tr: TimeRange) -> ColdStarts:
+def cold_starts(rt: PerformanceRuntime, app: App, *, tr: TimeRange) -> ColdStarts:
     """Cold starts of every function of ``app`` over ``tr`` (cached 10 minutes).
 
     Raises :class:`analytics.core.cache.UpstreamError` if the query fails with nothing cached

@@ -24,3 +24,10 @@ class PerformanceSource(Protocol):
     def discover_resources(self, app: App) -> Resources:
         """Resources tagged ``Application=<cost_tag>`` (locally: the catalog's own)."""
         ...
+
+
+class HasPerformance(Protocol):
+    """Sources holding this concern's source (what its service needs of a runtime)."""
+
+    @property
+    def performance(self) -> PerformanceSource: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import pandas as pd
 
@@ -16,6 +17,7 @@ from analytics.core import access
 from analytics.core.cache import Cached
 from analytics.core.catalog import App
 from analytics.core.periods import align_up, utcnow
+from analytics.core.runtime import RuntimeOf
 from analytics.custom.service import (
     LatestPoints,
     custom_metric_series,
@@ -23,10 +25,18 @@ from analytics.custom.service import (
     latest_points,
     list_custom_metrics,
 )
+from analytics.custom.source import HasCustom
 from analytics.metrics.frames import bucket_sum, series
 from analytics.metrics.queries import api_query, lambda_query, validate_stat
 from analytics.metrics.service import fetch_metrics
-from analytics.sources import Runtime
+from analytics.metrics.source import HasMetrics
+
+
+class RealtimeSources(HasMetrics, HasCustom, Protocol):
+    """The sources the Realtime page reads."""
+
+
+RealtimeRuntime = RuntimeOf[RealtimeSources]
 
 REALTIME_MINUTES = 15
 SERVICE_PERIOD = 60
@@ -97,7 +107,7 @@ def _service_panels(app: App, frame: pd.DataFrame) -> list[Panel]:
     ]
 
 
-def realtime_view(rt: Runtime, app_id: str, *, now: datetime | None = None,
+def realtime_view(rt: RealtimeRuntime, app_id: str, *, now: datetime | None = None,
                   stat: str | None = None, minutes: int = REALTIME_MINUTES,
                   custom_period: int = CUSTOM_PERIOD) -> RealtimeView:
     """The last ``minutes`` of ``app_id``: key service metrics (1-minute) and every custom metric

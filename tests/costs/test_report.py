@@ -12,7 +12,7 @@ import pytest
 
 from analytics.core import access
 from analytics.costs import queries as cost_queries
-from analytics.costs.report import (
+from analytics.reports.cost_review import (
     ReportError,
     build_week_report,
     html_download,

@@ -28,11 +28,10 @@ from analytics.core.cache import UpstreamError
 from analytics.costs import queries as cost_queries
 from analytics.costs.frames import DEFAULT_METRIC, METRICS
 from analytics.costs.model import Period
-from analytics.costs.queries import UNTAGGED, is_admin
+from analytics.costs.queries import UNTAGGED, CostsRuntime, is_admin
 from analytics.costs.service import cost_view
 from analytics.costs.tables import daily_by_service, summary_table, top_movers
 from analytics.figures import costs as cost_figures
-from analytics.sources import Runtime
 
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{1,2})$")
 MAX_AGE_DAYS = 13 * 30  # Cost Explorer keeps 13 months of DAILY data
@@ -102,7 +101,7 @@ def _compare(daily: pd.DataFrame, cur: Period, prev: Period, by: str) -> pd.Data
     return out.sort_values("week_usd", ascending=False, ignore_index=True)
 
 
-def build_week_report(rt: Runtime, week: str, *, today: date | None = None,
+def build_week_report(rt: CostsRuntime, week: str, *, today: date | None = None,
                       metric: str = DEFAULT_METRIC) -> WeekReport:
     """The pack's tables for ``week`` (e.g. ``"2026-W47"``) and the current principal."""
     if metric not in METRICS:
@@ -232,7 +231,7 @@ table.t{{border-collapse:collapse;margin-bottom:1em}}
 """
 
 
-def write_report(rt: Runtime, week: str, *, out_dir: Path | str, today: date | None = None,
+def write_report(rt: CostsRuntime, week: str, *, out_dir: Path | str, today: date | None = None,
                  metric: str = DEFAULT_METRIC) -> tuple[Path, Path]:
     rep = build_week_report(rt, week, today=today, metric=metric)
     out = Path(out_dir)
@@ -244,7 +243,7 @@ def write_report(rt: Runtime, week: str, *, out_dir: Path | str, today: date | N
     return html_path, md_path
 
 
-def html_download(rt: Runtime, week: str, *, metric: str = DEFAULT_METRIC,
+def html_download(rt: CostsRuntime, week: str, *, metric: str = DEFAULT_METRIC,
                   principal: access.Principal | None = None) -> Callable[[], bytes]:
     """A deferred builder for the page's download button. Streamlit runs it on another thread,
     where the script run's principal is not bound, so it is captured here and bound there."""
