@@ -35,4 +35,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 
 # STREAMLIT_SECRETS_TOML (the SSO [auth] section, from Secrets Manager) becomes
 # ~/.streamlit/secrets.toml, then `streamlit run Home.py` headless on the ALB's port.
-CMD ["sh", "-c", "python -m analytics.cli.secrets_file && exec streamlit run Home.py --server.headless=true --server.port=8501 --server.address=0.0.0.0"]
+CMD ["sh", "-c", "python -m analytics.ui.secrets_file && exec streamlit run Home.py --server.headless=true --server.port=8501 --server.address=0.0.0.0"]

@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from analytics.cli.secrets_file import write_secrets_from_env
+from analytics.ui.secrets_file import write_secrets_from_env
 from analytics.core.settings import ROOT
 from analytics.sources import Runtime
 

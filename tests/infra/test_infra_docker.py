@@ -84,7 +84,7 @@ def test_cmd_runs_streamlit_headless_on_8501() -> None:
     shell, flag, script = json.loads(cmd)
     assert (shell, flag) == ("sh", "-c")
     first, run = script.split(" && ")
-    assert first == "python -m analytics.cli.secrets_file"
+    assert first == "python -m analytics.ui.secrets_file"
     assert run == ("exec streamlit run Home.py --server.headless=true --server.port=8501 "
                    "--server.address=0.0.0.0")
     assert ("EXPOSE", "8501") in _instructions()

@@ -1,7 +1,7 @@
 import stat
 from pathlib import Path
 
-from analytics.cli.secrets_file import write_secrets_from_env
+from analytics.ui.secrets_file import write_secrets_from_env
 
 
 def test_writes_the_secret_text_private(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 Streamlit reads its native OIDC ``[auth]`` section (the SSO option) only from a secrets *file*;
 on ECS the text arrives as a Secrets Manager value in this environment variable, so the
-container runs ``python -m analytics.cli.secrets_file`` and then ``streamlit run Home.py``.
+container runs ``python -m analytics.ui.secrets_file`` and then ``streamlit run Home.py``.
 """
 
 from __future__ import annotations
