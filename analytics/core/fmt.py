@@ -1,4 +1,4 @@
-"""Number formatting shared by tiles and tables (pure functions, no streamlit)."""
+"""Number and time formatting shared by pages, summaries and reports (pure, no streamlit)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import time
 
 
 def human(value: float | None, unit: str = "") -> str:
-    """``1234567`` -> ``"1.23M"``, ``12.3456, "%"`` -> ``"12.35%"``; None -> ``"n/a"``."""
-    if value is None:
+    """``1234567`` -> ``"1.23M"``, ``12.3456, "%"`` -> ``"12.35%"``; None or NaN -> ``"n/a"``."""
+    if value is None or value != value:
         return "n/a"
     if unit == "%":
         return f"{value:.2f}%"

@@ -221,21 +221,3 @@ def total(s: pd.Series) -> float | None:
 
 def peak(s: pd.Series) -> float | None:
     return float(s.max()) if len(s) else None
-
-
-def human(value: float | None, unit: str = "") -> str:
-    """Numbers for the one-line summaries: ``1234567`` -> ``"1.23M"``, None -> ``"n/a"``.
-
-    The same rules as :func:`analytics.core.fmt.human`, kept here so the data layer does not
-    depend on the UI package.
-    """
-    if value is None or value != value:  # None or NaN
-        return "n/a"
-    if unit == "%":
-        return f"{value:.2f}%"
-    if unit == "ms":
-        return f"{value:,.0f} ms"
-    for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= threshold:
-            return f"{value / threshold:.2f}{suffix}{unit}"
-    return f"{value:,.0f}{unit}" if float(value).is_integer() else f"{value:,.2f}{unit}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analytics.core.catalog import Api, App
+from analytics.core.fmt import human
 from analytics.core.periods import TimeRange
 from analytics.metrics.queries import (
     MetricQuery,
@@ -28,7 +29,6 @@ from analytics.performance.sections import (
     Panel,
     ResourceView,
     breach_spans,
-    human,
     panel,
     peak,
     rate_pct,

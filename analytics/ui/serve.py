@@ -17,9 +17,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from analytics.ui.secrets_file import write_secrets_from_env
 from analytics.core.settings import ROOT
 from analytics.sources import Runtime
+from analytics.ui.secrets_file import write_secrets_from_env
 
 MAIN_SCRIPT = ROOT / "Home.py"
 

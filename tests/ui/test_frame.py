@@ -43,7 +43,7 @@ def test_a_stale_value_is_one_warning_above_the_page_and_fresh_ones_date_the_foo
     assert not at.exception
     assert len(at.warning) == 1 and "read timed out" in at.warning[0].value
     assert "Showing cached data as of 2023-11-14 22:13:20 UTC" in at.warning[0].value
-    assert [c.value for c in at.caption][0] == "Data as of 2023-11-14 22:16:40 UTC"
+    assert at.caption[0].value == "Data as of 2023-11-14 22:16:40 UTC"
     assert "fake (test)" in at.caption[-1].value
 
 
