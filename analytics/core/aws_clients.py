@@ -62,7 +62,8 @@ class AwsClients:
         key = (service, region)
         with self._lock:
             if key not in self._clients:
-                c = self._session.client(
+                # boto3-stubs types client() per literal service name; here it is dynamic
+                c = self._session.client(  # type: ignore[call-overload]
                     service, region_name=region, endpoint_url=self.settings.endpoint_url,
                     config=self.config,
                 )
