@@ -62,8 +62,7 @@ class AwsClients:
         key = (service, region)
         with self._lock:
             if key not in self._clients:
-                # boto3-stubs types client() per literal service name; here it is dynamic
-                c = self._session.client(  # type: ignore[call-overload]
+                c = self._session.client(  # type: ignore[call-overload]  # boto3-stubs: dynamic name
                     service, region_name=region, endpoint_url=self.settings.endpoint_url,
                     config=self.config,
                 )
