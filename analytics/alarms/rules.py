@@ -30,7 +30,7 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -129,8 +129,9 @@ def _dur(seconds: int) -> str:
     return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"
 
 
-def _missing(v: float | None) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+def _present(v: float | None) -> TypeGuard[float]:
+    """A real datapoint: neither None nor NaN (a TypeGuard, so callers need no cast to float)."""
+    return not (v is None or (isinstance(v, float) and math.isnan(v)))
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def decide(window: Sequence[float | None], ev: Evaluation, treatment: str | None
     """One evaluation over ``window`` (the evaluation range, oldest first; None = missing)."""
     n, m = ev.evaluation_periods, ev.datapoints_to_alarm
     treat = treatment or ev.treat_missing_data
-    real = [(i, ev.breaches(float(v))) for i, v in enumerate(window) if not _missing(v)]
+    real = [(i, ev.breaches(float(v))) for i, v in enumerate(window) if _present(v)]
     if len(real) >= n:
         b = sum(flag for _, flag in real[-n:])
         return Decision(ALARM if b >= m else OK, b, n, 0)
@@ -170,7 +171,7 @@ def decide(window: Sequence[float | None], ev: Evaluation, treatment: str | None
         return Decision(OK, b, k, 0)
     if treat == "ignore":
         return Decision(None, b, k, 0, "too few datapoints; state kept (ignore)")
-    missing_pos = [i for i, v in enumerate(window) if _missing(v)][-fill:]
+    missing_pos = [i for i, v in enumerate(window) if not _present(v)][-fill:]
     if real[0][0] < min(missing_pos):
         return Decision(ALARM, b, k, 0, "the oldest evaluated datapoint breaches")
     return Decision(INSUFFICIENT_DATA, b, k, 0, "too few datapoints to decide")
@@ -212,7 +213,7 @@ def _reason(ev: Evaluation, d: Decision, window: Sequence[float | None],
     if d.note.startswith("only"):
         return f"Insufficient data: {d.note}."
     shown = [f"{_fmt(float(v))} ({t:%d/%m %H:%M})" for v, t in zip(window, stamps, strict=True)
-             if not _missing(v)][-ev.evaluation_periods:]
+             if _present(v)][-ev.evaluation_periods:]
     points = f" [{', '.join(reversed(shown))}]" if shown else ""
     crossing = (f"{d.breaching} of the last {ev.evaluation_periods} datapoints{points} "
                 f"{'were' if d.breaching != 1 else 'was'} {_WORDS[ev.operator]} the threshold "

@@ -30,7 +30,8 @@ def _setup() -> None:
     if not any(getattr(h, "_audit", False) for h in log.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
-        handler._audit = True  # type: ignore[attr-defined]
+        # a marker attribute, not a subclass, so it is still recognised after a module reload
+        handler._audit = True  # type: ignore[attr-defined]  # ad-hoc marker on a stdlib handler
         log.addHandler(handler)
 
 

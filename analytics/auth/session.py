@@ -10,9 +10,8 @@ of nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from analytics.auth.audit import audit
 from analytics.auth.credentials import (
@@ -83,7 +82,16 @@ def grant_session(username: str, name: str, grant: Grant) -> dict[str, Any]:
     return session_values(username, name, grant.role, grant.apps, username)
 
 
-def principal_from_session(state: Mapping[str, Any]) -> Principal:
+class SessionState(Protocol):
+    """What the principal is read from: ``st.session_state`` (keyed by ``str | int``) or a
+    plain ``dict`` in tests, which ``Mapping[str, Any]`` cannot both accept (invariant keys)."""
+
+    def get(self, key: str, /) -> Any: ...
+
+    def __contains__(self, key: object, /) -> bool: ...
+
+
+def principal_from_session(state: SessionState) -> Principal:
     """The principal for a session; ANONYMOUS unless it is positively signed in."""
     if state.get("authentication_status") is not True:
         return ANONYMOUS

@@ -62,7 +62,7 @@ class AwsClients:
         key = (service, region)
         with self._lock:
             if key not in self._clients:
-                c = self._session.client(
+                c = self._session.client(  # type: ignore[call-overload]  # boto3-stubs: dynamic name
                     service, region_name=region, endpoint_url=self.settings.endpoint_url,
                     config=self.config,
                 )

@@ -19,6 +19,8 @@ from typing import Any, Generic, TypeVar
 from cachetools import LRUCache
 
 T = TypeVar("T")
+#: Covariant: a ``Cached`` is frozen, so a ``Cached[DataFrame]`` is a ``Cached[object]``.
+T_co = TypeVar("T_co", covariant=True)
 
 #: Seconds a value stays fresh, by query kind. Cost Explorer is priced per request and
 #: refreshed at most three times a day, so it is cached for hours.
@@ -36,10 +38,10 @@ FALLBACK_TTL = 60.0
 
 
 @dataclass(frozen=True)
-class Cached(Generic[T]):
+class Cached(Generic[T_co]):
     """A cached value with its provenance, so pages can say "as of" and flag stale data."""
 
-    value: T
+    value: T_co
     fetched_at: float
     stale: bool = False
     error: str | None = None

@@ -142,9 +142,12 @@ def make_range(
     return TimeRange(a_start, a_end, period, label)
 
 
-def preset_range(preset: str, now: datetime | None = None, **kw: object) -> TimeRange:
+def preset_range(preset: str, now: datetime | None = None, *,
+                 max_points: int = DEFAULT_MAX_POINTS, include_previous: bool = True
+                 ) -> TimeRange:
     """The range for a preset id such as ``"24h"``, ending now."""
     if preset not in PRESETS:
         raise PeriodError(f"unknown range {preset!r}; choose one of {list(PRESETS)}")
     now = as_utc(now or utcnow())
-    return make_range(now - PRESETS[preset], now, now, label=preset, **kw)  # type: ignore[arg-type]
+    return make_range(now - PRESETS[preset], now, now, label=preset, max_points=max_points,
+                      include_previous=include_previous)

@@ -12,9 +12,11 @@ mean of the last 7 complete days × days left, interval from the daily standard 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from statistics import NormalDist
+from typing import Any, cast
 
 import pandas as pd
 
@@ -86,7 +88,9 @@ def simple_forecast(daily: pd.Series, start: date, end: date,
     z = z_for_level(level)
     if end <= start:
         raise CostQueryError(f"the forecast must end after it starts ({start} .. {end})")
-    known = {d: float(v) for d, v in daily.items() if d < start}
+    # the labels are dates (the contract above); pandas-stubs only knows them as Hashable
+    by_day = cast("Iterable[tuple[date, Any]]", daily.items())
+    known = {d: float(v) for d, v in by_day if d < start}
     recent = sorted(d for d in known if d.day != 1)[-HISTORY_DAYS:]
     if not recent:
         return None

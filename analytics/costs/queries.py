@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import cast
 
 import pandas as pd
 
@@ -70,8 +71,8 @@ def label_and_filter(frame: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     """Replace ``tag`` by ``app`` and keep the rows the current principal may see."""
     mapping = app_of_tag(catalog)
     out = frame.copy()
-    out.insert(out.columns.get_loc("tag"), "app",
-               [mapping.get(t, OTHER_TAG.format(t)) for t in out["tag"]])
+    at = cast(int, out.columns.get_loc("tag"))  # column labels are unique: one position
+    out.insert(at, "app", [mapping.get(t, OTHER_TAG.format(t)) for t in out["tag"]])
     out = out.drop(columns=["tag"])
     ids = set(catalog.ids())
     admin = is_admin()

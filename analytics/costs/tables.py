@@ -37,7 +37,7 @@ def daily_by_service(daily: pd.DataFrame) -> pd.DataFrame:
     """Long frame (start, service, amount) summed over apps: the stacked bars' data."""
     if daily.empty:
         return pd.DataFrame({"start": [], "service": [], "amount": []})
-    return daily.groupby(["start", "service"], as_index=False)["amount"].sum()
+    return daily.groupby(["start", "service"], as_index=False)[["amount"]].sum()
 
 
 def names(view: CostView) -> dict[str, str]:
@@ -54,7 +54,7 @@ def _named(frame: pd.DataFrame, labels: dict[str, str] | None) -> pd.DataFrame:
 def split_by_app(daily: pd.DataFrame, period: Period,
                  labels: dict[str, str] | None = None) -> pd.DataFrame:
     rows = _named(daily[period.mask(daily["start"])], labels)
-    out = rows.groupby("app", as_index=False)["amount"].sum().sort_values(
+    out = rows.groupby("app", as_index=False)[["amount"]].sum().sort_values(
         "amount", ascending=False, ignore_index=True)
     total = float(out["amount"].sum())
     out["share_pct"] = (out["amount"] / total * 100.0).round(1) if total else 0.0

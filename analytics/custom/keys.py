@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from typing import cast
 
 import pandas as pd
 
@@ -74,6 +75,9 @@ def aggregate_points(points: pd.DataFrame, *, app_id: str, metric_name: str, sta
         how = {"Average": "mean", "Sum": "sum", "Minimum": "min", "Maximum": "max",
                "SampleCount": "size"}[stat]
         values = grouped.agg(how)
-    rows = [(pd.Timestamp(start_ms + int(b) * width, unit="ms", tz="UTC"), app_id, d,
-             metric_name, stat, float(v)) for (d, b), v in values.items()]
+    rows: list[tuple[object, ...]] = []
+    for label, v in values.items():
+        d, b = cast("tuple[str, int]", label)  # grouped by two keys: every label is (dims, bucket)
+        rows.append((pd.Timestamp(start_ms + int(b) * width, unit="ms", tz="UTC"), app_id, d,
+                     metric_name, stat, float(v)))
     return tidy(rows)

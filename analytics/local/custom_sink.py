@@ -92,4 +92,4 @@ class DuckDBSink:
 
     def count(self) -> int:
         """Rows stored (tests, bench)."""
-        return int(self.store.cursor().execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
+        return self.store.count_rows(TABLE)

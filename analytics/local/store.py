@@ -9,7 +9,7 @@ so a reader never finds a table missing before its first writer ran.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -106,7 +106,7 @@ class LocalStore:
         return {k: self._series[k] for k in keys if k in self._series}
 
     # -- samples ---------------------------------------------------------------------------
-    def insert_samples(self, frame: pd.DataFrame, meta: dict[str, str] | None = None) -> int:
+    def insert_samples(self, frame: pd.DataFrame, meta: Mapping[str, str] | None = None) -> int:
         """Append samples (namespace, metric_name, dims, ts_ms, value) in one transaction.
 
         ``meta`` is written in the same transaction, so a watermark never runs ahead of the
@@ -129,7 +129,7 @@ class LocalStore:
         return len(rows)
 
     @contextmanager
-    def transaction(self, meta: dict[str, str] | None = None
+    def transaction(self, meta: Mapping[str, str] | None = None
                     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write transaction under the write lock; ``meta`` keys are written in it too.
 
@@ -155,5 +155,12 @@ class LocalStore:
         with self.write_lock:
             self.cursor().execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
+    def count_rows(self, table: str) -> int:
+        """``count(*)`` of one of the store's own tables (never user input)."""
+        row = self.cursor().execute(f"SELECT count(*) FROM {table}").fetchone()
+        # an aggregate without GROUP BY always returns exactly one row
+        assert row is not None
+        return int(row[0])
+
     def sample_count(self) -> int:
-        return int(self.cursor().execute("SELECT count(*) FROM samples").fetchone()[0])
+        return self.count_rows("samples")

@@ -6,6 +6,8 @@ One row per (timestamp, app, resource, metric, stat, value): both sources build 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from analytics.metrics.queries import TIDY_COLUMNS
@@ -18,7 +20,7 @@ def empty_tidy() -> pd.DataFrame:
     return frame
 
 
-def tidy(rows: list[tuple[object, ...]]) -> pd.DataFrame:
+def tidy(rows: Sequence[tuple[object, ...]]) -> pd.DataFrame:
     """Build the tidy frame from (timestamp, app, resource, metric, stat, value) rows."""
     if not rows:
         return empty_tidy()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -65,7 +66,7 @@ class LocalMetrics:
         width = period * 1000
         result = self.store.cursor().execute(
             sql, {"start": start_ms, "end": end_ms, "width": width}).fetchall()
-        by_series: dict[int, list[tuple[object, ...]]] = defaultdict(list)
+        by_series: dict[int, list[tuple[Any, ...]]] = defaultdict(list)  # DuckDB rows are untyped
         for row in result:
             by_series[int(row[0])].append(row)
         out: list[tuple[object, ...]] = []

@@ -66,7 +66,7 @@ def parse_cold_start_results(function: str, results: list[list[dict[str, str]]]
     def num(name: str) -> float | None:
         raw = fields.get(name)
         try:
-            return None if raw in (None, "") else float(raw)  # type: ignore[arg-type]
+            return float(raw) if raw else None  # absent or "": no value
         except ValueError:
             return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import pandas as pd
 
@@ -124,7 +125,8 @@ class Lookup:
             return
         for key, g in frame.groupby(["resource", "metric", "stat"], sort=False):
             s = pd.Series(g["value"].to_numpy(), index=pd.DatetimeIndex(g["timestamp"]))
-            self._series[key] = s.sort_index()  # type: ignore[index]
+            # three string group keys: every label is (resource, metric, stat)
+            self._series[cast("tuple[str, str, str]", key)] = s.sort_index()
 
     def get(self, resource: str, metric: str, stat: str) -> pd.Series:
         s = self._series.get((resource, metric, stat))
@@ -144,12 +146,16 @@ def rate_pct(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
 
 
 def split_windows(s: pd.Series, tr: TimeRange) -> tuple[pd.Series, pd.Series]:
-    """(current, previous shifted onto the current axis) parts of a series."""
+    """(current, previous shifted onto the current axis) parts of a series.
+
+    ``s`` is indexed by timestamp, as every :class:`Lookup` series is.
+    """
     start = pd.Timestamp(tr.start)
     cur = s[s.index >= start]
     prev = s[s.index < start]
     if len(prev):
-        prev = pd.Series(prev.to_numpy(), index=prev.index + pd.Timedelta(seconds=tr.seconds))
+        stamps = cast(pd.DatetimeIndex, prev.index)
+        prev = pd.Series(prev.to_numpy(), index=stamps + pd.Timedelta(seconds=tr.seconds))
     return cur, prev
 
 

@@ -189,7 +189,7 @@ def render_markdown(rep: WeekReport) -> str:
 def render_html(rep: WeekReport) -> str:
     last = rep.period.end - timedelta(days=1)
     week_daily = rep.daily[rep.period.mask(rep.daily["start"])]
-    by_app = week_daily.groupby(["start", "app"], as_index=False)["amount"].sum()
+    by_app = week_daily.groupby(["start", "app"], as_index=False)[["amount"]].sum()
     figs = [
         cost_figures.stacked_daily(by_app, "app", f"Daily cost per app, {rep.week}"),
         cost_figures.stacked_daily(daily_by_service(week_daily), "service",

@@ -26,11 +26,19 @@ from analytics.sources import Runtime
 
 
 class Fresh(Protocol):
-    """Anything a service returns with its provenance (a ``Cached`` or a view)."""
+    """Anything a service returns with its provenance (a ``Cached`` or a view).
 
-    fetched_at: float
-    stale: bool
-    error: str | None
+    Read-only members, so frozen dataclasses (``Cached``, the views) satisfy it.
+    """
+
+    @property
+    def fetched_at(self) -> float: ...
+
+    @property
+    def stale(self) -> bool: ...
+
+    @property
+    def error(self) -> str | None: ...
 
 
 class _Frame:

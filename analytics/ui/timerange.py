@@ -69,8 +69,12 @@ def time_range_picker(key: str = "range") -> TimeRange:
     if isinstance(picked, tuple) and len(picked) == 2:
         d0, d1 = picked
     else:
+        # mid-selection the widget holds one date, and none once cleared: show that one day
         st.sidebar.info("Pick an end date.")
-        d0 = d1 = picked[0] if isinstance(picked, tuple) else picked
+        if not isinstance(picked, tuple):
+            d0 = d1 = picked
+        else:
+            d0 = d1 = picked[0] if picked else start.date()
     t0 = st.sidebar.time_input("From (UTC)", start.time().replace(second=0, microsecond=0),
                                key=f"{key}_t0")
     t1 = st.sidebar.time_input("To (UTC)", end.time().replace(second=0, microsecond=0),
