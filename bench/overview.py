@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import time
 
-from analytics import metrics
 from analytics.core.periods import preset_range
+from analytics.overview import service as metrics
 from analytics.sources import Runtime, set_runtime
 from bench.common import local_runtime, median_time, moto_runtime
 

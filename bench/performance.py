@@ -15,8 +15,8 @@ import math
 import time
 
 from analytics.core.periods import preset_range
-from analytics.performance import coldstarts
 from analytics.performance import service as performance
+from analytics.performance.page import page_queries
 from analytics.sources import Runtime, set_runtime
 from bench.common import local_runtime, median_time, moto_runtime
 
@@ -40,7 +40,7 @@ def aws_figures() -> None:
                     performance.performance(rt, app, tr=tr, compare=compare)
                     warm = cache.snapshot()["aws_calls"].get("cloudwatch.GetMetricData", 0)
                     assert warm == calls, "a second view within the TTL must not call AWS"
-                n = len(performance.page_queries(app, tr))
+                n = len(page_queries(app, tr))
                 (c, u), (cc, _) = line
                 print(f"  {app.id:>10} {preset:>3}: {n} queries -> {c} GetMetricData call(s) "
                       f"(compare on: {cc}; bound ceil(n/500) = {math.ceil(n / 500)}); "
@@ -56,7 +56,7 @@ def local_figures(rt: Runtime) -> None:
 
             def view(app=app, tr=tr) -> None:
                 page = performance.performance(rt, app, tr=tr, compare=True)
-                coldstarts.cold_starts(rt, page.app, tr)
+                performance.cold_starts(rt, page.app, tr=tr)
 
             def expire() -> None:
                 rt.cache._entries.clear()
