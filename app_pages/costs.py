@@ -54,7 +54,7 @@ for a in view.apps:
         lines = tables.budget_lines(view, a)
         cc.show_chart(
             figures.budget_chart(
-                lines, f"{a.label}: {view.today:%B} cumulative", a.budget, view.level
+                lines, f"{a.label}: {view.today:%B} cumulative", budget=a.budget, level=view.level
             ),
             lines,
             f"{a.label} budget",

@@ -55,7 +55,7 @@ def incident_figures(rt: Runtime) -> None:
         cfg = parse_alarms(app, rt.catalog.path)
         runs = cast(LocalAlarms, rt.sources.alarms).evaluate_alarms(cfg, now=now)
         incs = incidents_between(app, int(t0.timestamp() * 1000), int(now.timestamp() * 1000),
-                                 rt.settings.simulator_seed)
+                                 seed=rt.settings.simulator_seed)
         windows = [(datetime.fromtimestamp(i.start_ms / 1000, UTC),
                     datetime.fromtimestamp(i.end_ms / 1000, UTC) + timedelta(minutes=15))
                    for i in incs]

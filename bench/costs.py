@@ -35,7 +35,7 @@ def cost_fill_figures() -> None:
     store = LocalStore(Path(tempfile.mkdtemp(prefix="bench-costs-")) / "c.duckdb")
     catalog = load_catalog(ROOT / "apps.toml")
     t0 = time.perf_counter()
-    rows = sim_costs.fill_costs(store, catalog, 7, int(time.time() * 1000))
+    rows = sim_costs.fill_costs(store, catalog, seed=7, now_ms=int(time.time() * 1000))
     print(f"local cost history: {rows:,} line items "
           f"({sim_costs.history_start(datetime.now(UTC).date())} to yesterday) "
           f"written in {(time.perf_counter() - t0) * 1000:.0f} ms")

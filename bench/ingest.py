@@ -178,7 +178,7 @@ def visible_lag(probes: int = 30) -> None:
                 time.sleep(rng.uniform(0, ttl))  # a uniformly random phase of the cache TTL
                 t0 = time.perf_counter()
                 ts = int(time.time() * 1000)
-                client.record_metric("jobseek", "BenchProbe", float(i), "Count", timestamp=ts,
+                client.record_metric("jobseek", "BenchProbe", float(i), unit="Count", timestamp=ts,
                                      endpoint=srv.url, token=TOKEN)
                 acks.append(time.perf_counter() - t0)
                 start, end = realtime_window()

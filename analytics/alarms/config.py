@@ -185,15 +185,24 @@ def _measure(kind_name: str, app: App, res: Any, period: int, stat: str
              ) -> tuple[MetricQuery, MetricQuery | None]:
     a = app.id
     builders: dict[str, Callable[[], tuple[MetricQuery, MetricQuery | None]]] = {
-        "api_5xx_rate": lambda: (api_query(a, res, "5XXError", "Sum", period),
-                                 api_query(a, res, "Count", "Sum", period)),
-        "api_p95_latency": lambda: (api_query(a, res, "Latency", stat, period), None),
-        "lambda_error_rate": lambda: (lambda_query(a, res, "Errors", "Sum", period),
-                                      lambda_query(a, res, "Invocations", "Sum", period)),
-        "lambda_errors": lambda: (lambda_query(a, res, "Errors", "Sum", period), None),
-        "lambda_throttles": lambda: (lambda_query(a, res, "Throttles", "Sum", period), None),
-        "dynamodb_throttles": lambda: (dynamodb_query(a, res, "ThrottledRequests", "Sum",
-                                                      period), None),
+        "api_5xx_rate": lambda: (
+            api_query(a, res, "5XXError", stat="Sum", period=period),
+            api_query(a, res, "Count", stat="Sum", period=period),
+        ),
+        "api_p95_latency": lambda: (api_query(a, res, "Latency", stat=stat, period=period), None),
+        "lambda_error_rate": lambda: (
+            lambda_query(a, res, "Errors", stat="Sum", period=period),
+            lambda_query(a, res, "Invocations", stat="Sum", period=period),
+        ),
+        "lambda_errors": lambda: (lambda_query(a, res, "Errors", stat="Sum", period=period), None),
+        "lambda_throttles": lambda: (
+            lambda_query(a, res, "Throttles", stat="Sum", period=period),
+            None,
+        ),
+        "dynamodb_throttles": lambda: (
+            dynamodb_query(a, res, "ThrottledRequests", stat="Sum", period=period),
+            None,
+        ),
     }
     return builders[kind_name]()
 

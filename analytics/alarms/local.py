@@ -74,8 +74,13 @@ class LocalAlarms:
             new = rule.values(frame).reindex(grid).to_numpy(dtype="float64")
             values[rule.name] = track.values.get(rule.name, []) + [
                 None if np.isnan(v) else float(v) for v in new]
-            runs[rule.name] = run(values[rule.name], stamps, rule.evaluation, rule.namespace,
-                                  resume=track.runs.get(rule.name))
+            runs[rule.name] = run(
+                values[rule.name],
+                stamps,
+                rule.evaluation,
+                namespace=rule.namespace,
+                resume=track.runs.get(rule.name),
+            )
         return _Track(track.created, end, stamps, values, runs)
 
     def evaluate_alarms(self, config: AlarmConfig, *, now: datetime | None = None) -> Evaluated:

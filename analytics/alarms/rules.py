@@ -233,7 +233,7 @@ _NAMES = {v: k for k, v in _CODES.items()}
 
 
 def run(values: Sequence[float | None], stamps: Sequence[datetime], ev: Evaluation,
-        namespace: str = "", initial: str = INSUFFICIENT_DATA, resume: Run | None = None
+        *, namespace: str = "", initial: str = INSUFFICIENT_DATA, resume: Run | None = None
         ) -> Run:
     """Evaluate ``values`` (one per period starting at ``stamps[i]``; None = missing).
 

@@ -38,7 +38,7 @@ class SignInResult:
 
 
 def sign_in(creds: Credentials, username: str, password: str,
-            throttle: LoginThrottle = THROTTLE) -> SignInResult:
+            *, throttle: LoginThrottle = THROTTLE) -> SignInResult:
     """Check one password attempt: lockout first (no bcrypt while locked), then the hash."""
     name = normalize_username(username or "")
     if not name or not password:
@@ -66,7 +66,7 @@ def sign_in(creds: Credentials, username: str, password: str,
     return SignInResult(False, message=GENERIC_FAILURE)
 
 
-def session_values(username: str, name: str, role: str, apps: frozenset[str] | tuple[str, ...]
+def session_values(username: str, *, name: str, role: str, apps: frozenset[str] | tuple[str, ...]
                    | None, email: str = "") -> dict[str, Any]:
     """The session keys a signed-in user gets (the same shape tests/helpers seeds)."""
     return {"authentication_status": True, "username": username, "name": name or username,
@@ -75,11 +75,13 @@ def session_values(username: str, name: str, role: str, apps: frozenset[str] | t
 
 
 def user_session(user: User) -> dict[str, Any]:
-    return session_values(user.username, user.name, user.role, user.apps, user.email)
+    return session_values(
+        user.username, name=user.name, role=user.role, apps=user.apps, email=user.email
+    )
 
 
 def grant_session(username: str, name: str, grant: Grant) -> dict[str, Any]:
-    return session_values(username, name, grant.role, grant.apps, username)
+    return session_values(username, name=name, role=grant.role, apps=grant.apps, email=username)
 
 
 class SessionState(Protocol):

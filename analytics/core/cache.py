@@ -113,7 +113,7 @@ class QueryCache:
             return None
 
     def get(self, kind: str, key: Hashable, loader: Callable[[], T],
-            ttl: float | None = None) -> Cached[T]:
+            *, ttl: float | None = None) -> Cached[T]:
         """Return the cached value for ``(kind, key)``, loading it at most once at a time."""
         full_key = (kind, key)
         entry = self._fresh(full_key)

@@ -72,7 +72,7 @@ def period_is_valid(period: int, start: datetime, now: datetime) -> bool:
 
 
 def choose_period(
-    start: datetime, end: datetime, now: datetime | None = None,
+    start: datetime, end: datetime, *, now: datetime | None = None,
     max_points: int = DEFAULT_MAX_POINTS,
 ) -> int:
     """Smallest candidate period that respects retention and yields at most ``max_points``."""
@@ -123,14 +123,16 @@ class TimeRange:
 
 
 def make_range(
-    start: datetime, end: datetime, now: datetime | None = None, label: str = "custom",
+    start: datetime, end: datetime, *, now: datetime | None = None, label: str = "custom",
     max_points: int = DEFAULT_MAX_POINTS, include_previous: bool = True,
 ) -> TimeRange:
     """Align a raw range. With ``include_previous`` the period also suits the previous window."""
     now = as_utc(now or utcnow())
     start, end = as_utc(start), min(as_utc(end), now + timedelta(minutes=1))
     oldest = start - (end - start) if include_previous else start
-    period = choose_period(oldest, end, now, max_points=max_points * (2 if include_previous else 1))
+    period = choose_period(
+        oldest, end, now=now, max_points=max_points * (2 if include_previous else 1)
+    )
     # The end is aligned *down*: a partial last bucket would read as a fake drop on every
     # sparkline and bias the comparison with the (complete) previous window.
     a_end = align_down(end, period)
@@ -149,5 +151,5 @@ def preset_range(preset: str, now: datetime | None = None, *,
     if preset not in PRESETS:
         raise PeriodError(f"unknown range {preset!r}; choose one of {list(PRESETS)}")
     now = as_utc(now or utcnow())
-    return make_range(now - PRESETS[preset], now, now, label=preset, max_points=max_points,
+    return make_range(now - PRESETS[preset], now, now=now, label=preset, max_points=max_points,
                       include_previous=include_previous)

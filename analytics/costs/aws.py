@@ -45,10 +45,10 @@ def _group_definitions(group_by: Sequence[str]) -> list[dict[str, str]]:
             else {"Type": "TAG", "Key": TAG_KEY} for g in group_by]
 
 
-def cost_and_usage_request(start: date, end: date, granularity: str, metric: str,
+def cost_and_usage_request(start: date, end: date, *, granularity: str, metric: str,
                            group_by: Sequence[str]) -> dict[str, Any]:
     """GetCostAndUsage parameters (End is exclusive, as in the API)."""
-    validate_query(start, end, granularity, metric, group_by)
+    validate_query(start, end, granularity=granularity, metric=metric, group_by=group_by)
     request: dict[str, Any] = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
         "Granularity": granularity,
@@ -63,11 +63,11 @@ def tag_filter(tag: str) -> dict[str, Any]:
     return {"Tags": {"Key": TAG_KEY, "Values": [tag], "MatchOptions": ["EQUALS"]}}
 
 
-def forecast_request(start: date, end: date, metric: str, tag: str | None,
+def forecast_request(start: date, end: date, *, metric: str, tag: str | None,
                      level: int) -> dict[str, Any]:
     """GetCostForecast parameters: MONTHLY granularity, so a window inside one month comes back
     as one result carrying the prediction interval of the whole window."""
-    validate_query(start, end, "MONTHLY", metric, ())
+    validate_query(start, end, granularity="MONTHLY", metric=metric, group_by=())
     z_for_level(level)
     request: dict[str, Any] = {
         "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
@@ -83,7 +83,7 @@ def forecast_request(start: date, end: date, metric: str, tag: str | None,
 def anomalies_request(start: date, end: date) -> dict[str, Any]:
     """GetAnomalies parameters; ``end`` is exclusive here like everywhere else in the app, while
     the API's EndDate is inclusive, so the last day asked for is ``end - 1``."""
-    validate_query(start, end, "DAILY", DEFAULT_METRIC, ())
+    validate_query(start, end, granularity="DAILY", metric=DEFAULT_METRIC, group_by=())
     last = date.fromordinal(end.toordinal() - 1)
     return {"DateInterval": {"StartDate": start.isoformat(), "EndDate": last.isoformat()},
             "MaxResults": ANOMALY_PAGE_SIZE}
@@ -131,7 +131,7 @@ def parse_cost_pages(pages: Sequence[dict[str, Any]], metric: str,
     return cost_frame(rows)
 
 
-def parse_forecast(resp: dict[str, Any], start: date, end: date, level: int) -> Forecast:
+def parse_forecast(resp: dict[str, Any], *, start: date, end: date, level: int) -> Forecast:
     mean = float(resp["Total"]["Amount"])
     results = resp.get("ForecastResultsByTime", [])
     lower = sum(float(r.get("PredictionIntervalLowerBound", r.get("MeanValue", 0)))
@@ -172,21 +172,23 @@ class AwsCosts:
                            metric: str = DEFAULT_METRIC,
                            group_by: Sequence[str] = ("SERVICE", "TAG")) -> pd.DataFrame:
         """Costs over ``[start, end)``: one request per page of results."""
-        request = cost_and_usage_request(start, end, granularity, metric, group_by)
+        request = cost_and_usage_request(
+            start, end, granularity=granularity, metric=metric, group_by=group_by
+        )
         ce = self.clients.client("ce")
         return parse_cost_pages(_pages(ce.get_cost_and_usage, request), metric, group_by)
 
     def get_cost_forecast(self, start: date, end: date, *, metric: str = DEFAULT_METRIC,
                           tag: str | None = None, level: int = DEFAULT_LEVEL) -> Forecast | None:
         """Forecast of ``[start, end)``; None when Cost Explorer has too little history."""
-        request = forecast_request(start, end, metric, tag, level)
+        request = forecast_request(start, end, metric=metric, tag=tag, level=level)
         try:
             resp = self.clients.client("ce").get_cost_forecast(**request)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "DataUnavailableException":
                 return None
             raise
-        return parse_forecast(resp, start, end, level)
+        return parse_forecast(resp, start=start, end=end, level=level)
 
     def get_cost_anomalies(self, start: date, end: date) -> pd.DataFrame:
         """Cost Anomaly Detection's anomalies overlapping ``[start, end)``, every page."""

@@ -77,7 +77,7 @@ SIMPLE_MODEL = ("mean of the last 7 complete days (1st-of-month days excluded) Ã
 
 
 def simple_forecast(daily: pd.Series, start: date, end: date,
-                    level: int = DEFAULT_LEVEL) -> Forecast | None:
+                    *, level: int = DEFAULT_LEVEL) -> Forecast | None:
     """Forecast ``[start, end)`` from ``daily`` (date -> amount of complete days before start).
 
     Days falling on the 1st of a month are left out of the mean: recurring fees (reserved

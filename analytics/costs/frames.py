@@ -31,7 +31,7 @@ class CostQueryError(ValueError):
     """A cost query that no backend can answer (bad metric, range or grouping)."""
 
 
-def validate_query(start: date, end: date, granularity: str, metric: str,
+def validate_query(start: date, end: date, *, granularity: str, metric: str,
                    group_by: Sequence[str]) -> None:
     """Reject what Cost Explorer would reject, with a message that says how to fix it."""
     if metric not in METRICS:

@@ -58,7 +58,7 @@ class LocalCosts:
                            metric: str = DEFAULT_METRIC,
                            group_by: Sequence[str] = ("SERVICE", "TAG")) -> pd.DataFrame:
         """Costs over ``[start, end)`` per day or month, grouped by service and/or tag."""
-        validate_query(start, end, granularity, metric, group_by)
+        validate_query(start, end, granularity=granularity, metric=metric, group_by=group_by)
         period = "day" if granularity == "DAILY" else \
             "greatest(date_trunc('month', day)::DATE, $start::DATE)"
         service = "service" if "SERVICE" in group_by else f"'{ALL}'"
@@ -86,15 +86,15 @@ class LocalCosts:
     def get_cost_forecast(self, start: date, end: date, *, metric: str = DEFAULT_METRIC,
                           tag: str | None = None, level: int = DEFAULT_LEVEL) -> Forecast | None:
         """Forecast of ``[start, end)`` for one ``Application`` tag (None: the whole account)."""
-        validate_query(start, end, "DAILY", metric, ())
+        validate_query(start, end, granularity="DAILY", metric=metric, group_by=())
         z_for_level(level)
         daily = self._daily_totals(start - timedelta(days=_FORECAST_LOOKBACK), start, metric, tag)
-        return simple_forecast(daily, start, end, level)
+        return simple_forecast(daily, start, end, level=level)
 
     def get_cost_anomalies(self, start: date, end: date) -> pd.DataFrame:
         """The simulator's flagged items as events (one per run of consecutive days of one
         service and tag) overlapping ``[start, end)``, with their full dates."""
-        validate_query(start, end, "DAILY", DEFAULT_METRIC, ())
+        validate_query(start, end, granularity="DAILY", metric=DEFAULT_METRIC, group_by=())
         # Read a margin either side so an event overlapping the range keeps its true dates.
         rows = self._cost_cursor().execute(
             "SELECT day, service, app_tag, unblended_usd, expected_usd FROM cost_items "

@@ -79,7 +79,7 @@ def label_and_filter(frame: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     return out[_visible(out["app"], ids, admin)].reset_index(drop=True)
 
 
-def scope_mask(labels: pd.Series, app_ids: set[str], catalog: Catalog,
+def scope_mask(labels: pd.Series, *, app_ids: set[str], catalog: Catalog,
                with_unassigned: bool) -> pd.Series:
     """Rows of the picked apps, plus (``with_unassigned``) every label that is no catalog app:
     untagged spend, tags outside the catalog, unattributed anomalies."""

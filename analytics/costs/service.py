@@ -79,7 +79,11 @@ def cost_view(rt: CostsRuntime, apps: Sequence[App], *, today: date | datetime |
     cached = cost_queries.costs(rt, last.start, day, metric=metric)
     picked = {a.id for a in apps}
     frame = cached.value
-    daily = frame[cost_queries.scope_mask(frame["app"], picked, rt.catalog, show_untagged)]
+    daily = frame[
+        cost_queries.scope_mask(
+            frame["app"], app_ids=picked, catalog=rt.catalog, with_unassigned=show_untagged
+        )
+    ]
     daily = daily.reset_index(drop=True)
 
     answers: list[_ForecastAnswer] = []
@@ -117,8 +121,11 @@ def cost_view(rt: CostsRuntime, apps: Sequence[App], *, today: date | datetime |
     try:
         an = cost_queries.anomalies(rt, last.start, day)
         parts.append(an)
-        anomalies = an.value[cost_queries.scope_mask(
-            an.value["app"], picked, rt.catalog, show_untagged)].reset_index(drop=True)
+        anomalies = an.value[
+            cost_queries.scope_mask(
+                an.value["app"], app_ids=picked, catalog=rt.catalog, with_unassigned=show_untagged
+            )
+        ].reset_index(drop=True)
     except UpstreamError as exc:
         notes.append(f"Anomalies unavailable: {exc}")
     fetched_at, stale, error = _merge(parts)

@@ -63,7 +63,7 @@ def split_by_app(daily: pd.DataFrame, period: Period,
 
 
 def top_movers(daily: pd.DataFrame, current: Period, previous: Period,
-               n: int = MOVERS, labels: dict[str, str] | None = None) -> pd.DataFrame:
+               *, n: int = MOVERS, labels: dict[str, str] | None = None) -> pd.DataFrame:
     """(app, service) pairs whose spend moved most between two periods, by absolute change."""
     daily = _named(daily, labels)
     cur = daily[current.mask(daily["start"])].groupby(["app", "service"])["amount"].sum()

@@ -121,7 +121,7 @@ def cost_per_1k_requests(rt: UnitRuntime, view: CostView, *, days: int = REQUEST
     apps = access.filter_apps(apps)
     end = view.today
     start = end - timedelta(days=days)
-    queries = [api_query(app.id, api, "Count", "Sum", DAY_S)
+    queries = [api_query(app.id, api, "Count", stat="Sum", period=DAY_S)
                for app in apps for api in app.resources.apis]
     cols = ["app", "days", "cost_usd", "requests", "cost_per_1k_requests_usd", "note"]
     try:

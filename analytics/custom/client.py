@@ -67,6 +67,7 @@ def make_metric(
     application_id: str,
     metric_name: str,
     value: float,
+    *,
     unit: str | None = None,
     dimensions: Mapping[str, str] | Iterable[Mapping[str, str]] | None = None,
     timestamp: datetime | int | str | None = None,
@@ -102,10 +103,10 @@ def record_metric(
     application_id: str,
     metric_name: str,
     value: float,
+    *,
     unit: str | None = None,
     dimensions: Mapping[str, str] | Iterable[Mapping[str, str]] | None = None,
     timestamp: datetime | int | str | None = None,
-    *,
     endpoint: str | None = None,
     token: str | None = None,
     timeout: float = 3.0,
@@ -113,7 +114,9 @@ def record_metric(
     signer: Signer | None = None,
 ) -> int:
     """Send one metric; returns 1 once stored. Raises :class:`IngestError`."""
-    one = make_metric(application_id, metric_name, value, unit, dimensions, timestamp)
+    one = make_metric(
+        application_id, metric_name, value, unit=unit, dimensions=dimensions, timestamp=timestamp
+    )
     return record_metrics(
         [one], endpoint=endpoint, token=token, timeout=timeout, retries=retries, signer=signer
     )

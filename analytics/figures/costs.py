@@ -44,7 +44,7 @@ def app_split(split: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
-def budget_chart(lines: pd.DataFrame, title: str, budget: float | None, level: int) -> go.Figure:
+def budget_chart(lines: pd.DataFrame, title: str, *, budget: float | None, level: int) -> go.Figure:
     """Cumulative month spend: actual, forecast with its range, the budget as a line."""
     fig = _fig(title)
     if lines.empty:

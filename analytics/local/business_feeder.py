@@ -96,7 +96,7 @@ def catalog_series(catalog: Catalog) -> list[BusinessSeries]:
     return [s for app in catalog.apps for s in app_series(app)]
 
 
-def series_values(s: BusinessSeries, ts_ms: np.ndarray, step_ms: int,
+def series_values(s: BusinessSeries, ts_ms: np.ndarray, *, step_ms: int,
                   rng: np.random.Generator) -> np.ndarray:
     """Values of ``s`` at ``ts_ms``: gauge levels, or event counts over the ``step_ms`` ending
     there."""
@@ -146,7 +146,7 @@ class BusinessFeeder:
             for day in range(first // DAY_MS, t1_ms // DAY_MS + 1):
                 grid = day * DAY_MS + np.arange(0, DAY_MS, GRID_MS, dtype="int64")
                 rng = np.random.default_rng([self.seed, s.seed_key, day, 1])
-                values = series_values(s, grid, GRID_MS, rng)
+                values = series_values(s, grid, step_ms=GRID_MS, rng=rng)
                 lag = np.round(rng.lognormal(np.log(60.0), 0.5, len(grid))).astype("int64")
                 keep = (grid >= first) & (grid <= t1_ms)
                 if keep.any():
@@ -209,7 +209,7 @@ class BusinessFeeder:
             first = -(-hour * HOUR_MS // self.step_ms) * self.step_ms
             grid = np.arange(first, (hour + 1) * HOUR_MS, self.step_ms, dtype="int64")
             rng = np.random.default_rng([self.seed, s.seed_key, hour, self.step_ms, 2])
-            got = (first, series_values(s, grid, self.step_ms, rng))
+            got = (first, series_values(s, grid, step_ms=self.step_ms, rng=rng))
             self._hours[key] = got
             while len(self._hours) > 4 * len(self.series):
                 self._hours.pop(next(iter(self._hours)))

@@ -132,7 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             status, headers, data = self.server.ingest.invoke(
-                self.command, self.path, dict(self.headers.items()), body)
+                self.command, self.path, headers=dict(self.headers.items()), body=body)
         except Exception:  # the resolver answers 500 itself; this is a bug in the bridge
             log.exception("local ingest: request failed")
             self._reply_error(500, "internal error")
@@ -192,9 +192,9 @@ class IngestServer:
         """The ``POST`` endpoint."""
         return f"{self.base_url}/metrics"
 
-    def invoke(self, method: str, path: str, headers: dict[str, str],
+    def invoke(self, method: str, path: str, *, headers: dict[str, str],
                body: bytes) -> tuple[int, dict[str, str], bytes]:
-        return self._invoke(self.resolver, method, path, headers, body)
+        return self._invoke(self.resolver, method, path, headers=headers, body=body)
 
     def count(self, status: int) -> None:
         with self._lock:
@@ -222,7 +222,7 @@ def build_local_resolver(catalog: Catalog, sink: Any, token: str) -> Any:
 
 
 def start_ingest_server(catalog: Catalog, settings: Settings, sink: DuckDBSink,
-                        host: str = HOST) -> IngestServer | None:
+                        *, host: str = HOST) -> IngestServer | None:
     """Start the endpoint on ``settings.ingest_port`` (0 = any free port).
 
     A taken port is reported and the dashboard runs on without the endpoint, rather than the

@@ -82,7 +82,7 @@ class Anomaly:
                 and self.first_day <= day < self.first_day + timedelta(days=self.days))
 
 
-def month_anomaly(catalog: Catalog, seed: int, year: int, month: int) -> Anomaly | None:
+def month_anomaly(catalog: Catalog, *, seed: int, year: int, month: int) -> Anomaly | None:
     """The one anomaly of ``year-month`` (None for an empty catalog)."""
     if not catalog.apps:
         return None
@@ -123,7 +123,7 @@ def _app_items(app: App, day: date, seed: int) -> list[tuple[str, float, float]]
 def day_items(catalog: Catalog, day: date, seed: int) -> list[tuple[object, ...]]:
     """Every cost line item of ``day``: (day, service, tag, unblended, amortized, expected,
     anomaly). The untagged tag is ``""``, as Cost Explorer reports ``Application$``."""
-    anomaly = month_anomaly(catalog, seed, day.year, day.month)
+    anomaly = month_anomaly(catalog, seed=seed, year=day.year, month=day.month)
     rows: list[tuple[object, ...]] = []
     tagged_total = 0.0
     for app in catalog.apps:
@@ -147,7 +147,7 @@ def history_start(today: date) -> date:
     return min(prev_month_end.replace(day=1), today - timedelta(days=MIN_HISTORY_DAYS))
 
 
-def write_days(store: LocalStore, catalog: Catalog, seed: int, first: date, until: date) -> int:
+def write_days(store: LocalStore, catalog: Catalog, *, seed: int, first: date, until: date) -> int:
     """Write the items of days ``[first, until)`` and move the watermark, in one transaction."""
     rows = [r for n in range((until - first).days)
             for r in day_items(catalog, first + timedelta(days=n), seed)]
@@ -172,14 +172,14 @@ def write_days(store: LocalStore, catalog: Catalog, seed: int, first: date, unti
     return len(frame)
 
 
-def fill_costs(store: LocalStore, catalog: Catalog, seed: int, now_ms: int) -> int:
+def fill_costs(store: LocalStore, catalog: Catalog, *, seed: int, now_ms: int) -> int:
     """Write every finished day not yet written; return the number of line items written."""
     today = datetime.fromtimestamp(now_ms / 1000, UTC).date()
     raw = store.get_meta(WRITTEN_UNTIL)
     first = history_start(today) if raw is None else date.fromisoformat(raw)
     if first >= today:
         return 0
-    return write_days(store, catalog, seed, first, today)
+    return write_days(store, catalog, seed=seed, first=first, until=today)
 
 
 def make_hook(catalog: Catalog, *, seed: int,
@@ -192,7 +192,7 @@ def make_hook(catalog: Catalog, *, seed: int,
     """
 
     def hook(store: LocalStore, t0_ms: int, t1_ms: int) -> None:
-        fill_costs(store, catalog, seed, max(clock_ms(), t1_ms))
+        fill_costs(store, catalog, seed=seed, now_ms=max(clock_ms(), t1_ms))
 
     return hook
 

@@ -66,7 +66,7 @@ def incidents_for_week(app: App, week: int, seed: int) -> list[Incident]:
     return out
 
 
-def incidents_between(app: App, t0_ms: int, t1_ms: int, seed: int) -> list[Incident]:
+def incidents_between(app: App, t0_ms: int, t1_ms: int, *, seed: int) -> list[Incident]:
     w0 = (t0_ms - ANCHOR_MS) // WEEK_MS - 1
     w1 = (t1_ms - ANCHOR_MS) // WEEK_MS + 1
     return [i for w in range(w0, w1 + 1) for i in incidents_for_week(app, w, seed)
@@ -137,7 +137,7 @@ def generate_day(app: App, day: int, seed: int) -> pd.DataFrame:
     """Every sample of ``app`` on UTC day number ``day`` (days since 1970-01-01)."""
     rng = np.random.default_rng([seed, _stable(app.id), day])
     minutes = day * DAY_MS + np.arange(1440, dtype="int64") * MIN_MS
-    incidents = incidents_between(app, int(minutes[0]), int(minutes[-1]) + MIN_MS, seed)
+    incidents = incidents_between(app, int(minutes[0]), int(minutes[-1]) + MIN_MS, seed=seed)
     burst = _mask(minutes, incidents, "error_burst")
     throttle = _mask(minutes, incidents, "throttling")
     slow = _mask(minutes, incidents, "slow_deploy")
@@ -154,17 +154,19 @@ def generate_day(app: App, day: int, seed: int) -> pd.DataFrame:
         p5 = np.where(burst & (i == 0), 0.09, 0.0015)
         e4 = rng.binomial(count, 0.018)
         e5 = rng.binomial(count, p5)
-        b.per_minute(api_query(app.id, api, "Count", "Sum", 60).series_key, count)
-        b.per_minute(api_query(app.id, api, "4XXError", "Sum", 60).series_key, e4)
-        b.per_minute(api_query(app.id, api, "5XXError", "Sum", 60).series_key, e5)
+        b.per_minute(api_query(app.id, api, "Count", stat="Sum", period=60).series_key, count)
+        b.per_minute(api_query(app.id, api, "4XXError", stat="Sum", period=60).series_key, e4)
+        b.per_minute(api_query(app.id, api, "5XXError", stat="Sum", period=60).series_key, e5)
         per_min = np.where(count > 0, k, 0)
         median = np.repeat((55.0 + 25 * i) * (0.85 + 0.3 * load) * np.where(slow, 3.2, 1.0),
                            per_min)
         integ = _lognormal(rng, median, 0.45, len(median))
         latency = integ + _lognormal(rng, 7.0, 0.3, len(median))
-        b.spread(api_query(app.id, api, "IntegrationLatency", "p95", 60).series_key,
+        b.spread(api_query(app.id, api, "IntegrationLatency", stat="p95", period=60).series_key,
                  per_min, integ)
-        b.spread(api_query(app.id, api, "Latency", "p95", 60).series_key, per_min, latency)
+        b.spread(
+            api_query(app.id, api, "Latency", stat="p95", period=60).series_key, per_min, latency
+        )
 
     for j, fn in enumerate(res.lambdas):
         share = 0.9 / (j + 1)
@@ -182,21 +184,37 @@ def generate_day(app: App, day: int, seed: int) -> pd.DataFrame:
         init = _lognormal(rng, 380.0 + 40 * j, 0.3, int(cold.sum()))
         for metric, values in (("Invocations", inv), ("Errors", errors),
                                ("Throttles", throttles)):
-            b.per_minute(lambda_query(app.id, fn, metric, "Sum", 60).series_key, values)
-        b.per_minute(lambda_query(app.id, fn, "ConcurrentExecutions", "Maximum", 60).series_key,
-                     conc)
-        b.spread(lambda_query(app.id, fn, "Duration", "p95", 60).series_key, per_min, durations)
-        b.spread(cold_start_query(app.id, fn, "SampleCount", 60).series_key, cold, init)
+            b.per_minute(lambda_query(app.id, fn, metric, stat="Sum", period=60).series_key, values)
+        b.per_minute(
+            lambda_query(app.id, fn, "ConcurrentExecutions", stat="Maximum", period=60).series_key,
+            conc,
+        )
+        b.spread(
+            lambda_query(app.id, fn, "Duration", stat="p95", period=60).series_key,
+            per_min,
+            durations,
+        )
+        b.spread(cold_start_query(app.id, fn, stat="SampleCount", period=60).series_key, cold, init)
 
     for table in res.dynamodb_tables:
-        b.per_minute(dynamodb_query(app.id, table, "ConsumedReadCapacityUnits", "Sum", 60)
-                     .series_key, np.round(rate * 0.8 * np.exp(rng.normal(0, 0.1, 1440)), 1))
-        b.per_minute(dynamodb_query(app.id, table, "ConsumedWriteCapacityUnits", "Sum", 60)
-                     .series_key, np.round(rate * 0.25 * np.exp(rng.normal(0, 0.1, 1440)), 1))
-        b.per_minute(dynamodb_query(app.id, table, "ThrottledRequests", "Sum", 60).series_key,
-                     np.where(throttle, rng.poisson(25, 1440), 0))
+        b.per_minute(
+            dynamodb_query(
+                app.id, table, "ConsumedReadCapacityUnits", stat="Sum", period=60
+            ).series_key,
+            np.round(rate * 0.8 * np.exp(rng.normal(0, 0.1, 1440)), 1),
+        )
+        b.per_minute(
+            dynamodb_query(
+                app.id, table, "ConsumedWriteCapacityUnits", stat="Sum", period=60
+            ).series_key,
+            np.round(rate * 0.25 * np.exp(rng.normal(0, 0.1, 1440)), 1),
+        )
+        b.per_minute(
+            dynamodb_query(app.id, table, "ThrottledRequests", stat="Sum", period=60).series_key,
+            np.where(throttle, rng.poisson(25, 1440), 0),
+        )
         per_min = np.full(1440, 3)
-        b.spread(dynamodb_query(app.id, table, "SuccessfulRequestLatency", "p95", 60)
+        b.spread(dynamodb_query(app.id, table, "SuccessfulRequestLatency", stat="p95", period=60)
                  .series_key, per_min, _lognormal(rng, 4.5, 0.35, int(per_min.sum())))
 
     for inst in res.rds_instances:
@@ -208,8 +226,11 @@ def generate_day(app: App, day: int, seed: int) -> pd.DataFrame:
             ("WriteLatency", _lognormal(rng, 0.0035 * (1 + load), 0.2, 1440)),
             ("FreeStorageSpace", 100e9 - (minutes - ANCHOR_MS) / DAY_MS * 0.15e9),
         ):
-            b.per_minute(rds_query(app.id, inst, metric, "Average", 60).series_key, values,
-                         complete_at_end=False)
+            b.per_minute(
+                rds_query(app.id, inst, metric, stat="Average", period=60).series_key,
+                values,
+                complete_at_end=False,
+            )
 
     day_start = minutes[:1]
     b_days = (day_start - ANCHOR_MS) / DAY_MS
@@ -217,8 +238,12 @@ def generate_day(app: App, day: int, seed: int) -> pd.DataFrame:
         size = (20e9 + 5e9 * n) * (1 + 0.004 * b_days) * app.weight
         objects = np.round(size / 350_000)
         for metric, values in (("BucketSizeBytes", size), ("NumberOfObjects", objects)):
-            b._add(s3_query(app.id, bucket, metric, "Average", 86400).series_key, day_start,
-                   values, day_start)
+            b._add(
+                s3_query(app.id, bucket, metric, stat="Average", period=86400).series_key,
+                day_start,
+                values,
+                day_start,
+            )
     return b.frame()
 
 
@@ -257,4 +282,4 @@ class Simulator:
 
     def incidents(self, t0_ms: int, t1_ms: int) -> list[Incident]:
         return [i for app in self.catalog.apps
-                for i in incidents_between(app, t0_ms, t1_ms, self.seed)]
+                for i in incidents_between(app, t0_ms, t1_ms, seed=self.seed)]

@@ -89,7 +89,7 @@ def _q(ns: str, name: str, dims: Dims, stat: str, period: int, app: str, res: st
     return MetricQuery(ns, name, dims, stat, period, app, res, metric)
 
 
-def api_query(app: str, api: Api, metric: str, stat: str, period: int) -> MetricQuery:
+def api_query(app: str, api: Api, metric: str, *, stat: str, period: int) -> MetricQuery:
     if metric not in API_METRICS:
         raise ValueError(f"unknown API Gateway metric {metric!r}")
     if api.kind == "http":
@@ -101,19 +101,19 @@ def api_query(app: str, api: Api, metric: str, stat: str, period: int) -> Metric
     return _q("AWS/ApiGateway", name, dims, stat, period, app, api.name, metric)
 
 
-def lambda_query(app: str, function: str, metric: str, stat: str, period: int) -> MetricQuery:
+def lambda_query(app: str, function: str, metric: str, *, stat: str, period: int) -> MetricQuery:
     if metric not in LAMBDA_METRICS:
         raise ValueError(f"unknown Lambda metric {metric!r}")
     return _q("AWS/Lambda", metric, (("FunctionName", function),), stat, period, app, function,
               metric)
 
 
-def cold_start_query(app: str, function: str, stat: str, period: int) -> MetricQuery:
+def cold_start_query(app: str, function: str, *, stat: str, period: int) -> MetricQuery:
     return _q(COLD_START_NAMESPACE, "InitDuration", (("FunctionName", function),), stat, period,
               app, function, "InitDuration")
 
 
-def dynamodb_query(app: str, table: str, metric: str, stat: str, period: int) -> MetricQuery:
+def dynamodb_query(app: str, table: str, metric: str, *, stat: str, period: int) -> MetricQuery:
     if metric not in DYNAMODB_METRICS:
         raise ValueError(f"unknown DynamoDB metric {metric!r}")
     dims: Dims = (("TableName", table),)
@@ -122,14 +122,14 @@ def dynamodb_query(app: str, table: str, metric: str, stat: str, period: int) ->
     return _q("AWS/DynamoDB", metric, dims, stat, period, app, table, metric)
 
 
-def rds_query(app: str, instance: str, metric: str, stat: str, period: int) -> MetricQuery:
+def rds_query(app: str, instance: str, metric: str, *, stat: str, period: int) -> MetricQuery:
     if metric not in RDS_METRICS:
         raise ValueError(f"unknown RDS metric {metric!r}")
     return _q("AWS/RDS", metric, (("DBInstanceIdentifier", instance),), stat, period, app,
               instance, metric)
 
 
-def s3_query(app: str, bucket: str, metric: str, stat: str, period: int) -> MetricQuery:
+def s3_query(app: str, bucket: str, metric: str, *, stat: str, period: int) -> MetricQuery:
     if metric not in S3_METRICS:
         raise ValueError(f"unknown S3 metric {metric!r}")
     storage = "StandardStorage" if metric == "BucketSizeBytes" else "AllStorageTypes"

@@ -70,16 +70,16 @@ def overview_queries(apps: Sequence[App], tr: TimeRange) -> list[MetricQuery]:
     for app in apps:
         for api in app.resources.apis:
             out += [
-                api_query(app.id, api, "Count", "Sum", p),
-                api_query(app.id, api, "5XXError", "Sum", p),
-                api_query(app.id, api, "Latency", "p95", p),
+                api_query(app.id, api, "Count", stat="Sum", period=p),
+                api_query(app.id, api, "5XXError", stat="Sum", period=p),
+                api_query(app.id, api, "Latency", stat="p95", period=p),
                 # One bucket per window: the true p95 of each window (percentiles don't add).
-                replace(api_query(app.id, api, "Latency", "p95", whole),
+                replace(api_query(app.id, api, "Latency", stat="p95", period=whole),
                         metric=WINDOW_LATENCY),
             ]
         for fn in app.resources.lambdas:
-            out += [lambda_query(app.id, fn, "Errors", "Sum", p),
-                    lambda_query(app.id, fn, "Throttles", "Sum", p)]
+            out += [lambda_query(app.id, fn, "Errors", stat="Sum", period=p),
+                    lambda_query(app.id, fn, "Throttles", stat="Sum", period=p)]
     return out
 
 

@@ -70,7 +70,9 @@ def parse_cold_start_results(function: str, results: list[list[dict[str, str]]]
         except ValueError:
             return None
 
-    return row(function, num("invocations"), num("coldStarts"), num("initP50"), num("initP95"))
+    return row(
+        function, num("invocations"), num("coldStarts"), p50=num("initP50"), p95=num("initP95")
+    )
 
 
 class AwsPerformance:

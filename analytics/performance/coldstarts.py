@@ -23,7 +23,7 @@ def _num(value: float | None) -> float:
 
 
 def row(function: str, invocations: float | None, cold: float | None,
-        p50: float | None = None, p95: float | None = None, note: str = "") -> dict[str, object]:
+        *, p50: float | None = None, p95: float | None = None, note: str = "") -> dict[str, object]:
     """One table row; the share is computed here so both backends agree on it."""
     inv = int(invocations or 0)
     n = int(cold or 0)

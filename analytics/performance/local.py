@@ -36,16 +36,16 @@ class LocalPerformance:
         period = whole_window_period(start, end)
         queries: list[MetricQuery] = []
         for fn in functions:
-            queries += [cold_start_query(_LABEL, fn, s, period) for s in
+            queries += [cold_start_query(_LABEL, fn, stat=s, period=period) for s in
                         ("SampleCount", "p50", "p95")]
-            queries.append(lambda_query(_LABEL, fn, "Invocations", "Sum", period))
+            queries.append(lambda_query(_LABEL, fn, "Invocations", stat="Sum", period=period))
         data = self.metrics.get_metric_data(queries, start=start, end=end)
         got = {(r, m, s): float(v) for r, m, s, v in
                zip(data["resource"], data["metric"], data["stat"], data["value"], strict=True)}
         return frame([
             row(fn, got.get((fn, "Invocations", "Sum")),
                 got.get((fn, "InitDuration", "SampleCount")),
-                got.get((fn, "InitDuration", "p50")), got.get((fn, "InitDuration", "p95")))
+                p50=got.get((fn, "InitDuration", "p50")), p95=got.get((fn, "InitDuration", "p95")))
             for fn in functions
         ])
 

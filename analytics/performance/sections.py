@@ -212,8 +212,8 @@ def _reference_series(p: Panel) -> set[str]:
         if not p.data.empty else set()
 
 
-def panel(title: str, unit: str, tr: TimeRange, series: Mapping[str, pd.Series],
-          compare: bool, *, wide: bool = False, spans: Sequence[Span] = (),
+def panel(title: str, unit: str, *, tr: TimeRange, series: Mapping[str, pd.Series],
+          compare: bool, wide: bool = False, spans: Sequence[Span] = (),
           extra: pd.DataFrame | None = None) -> Panel:
     data = lines(tr, series, compare)
     if extra is not None and not data.empty:

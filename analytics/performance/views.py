@@ -110,7 +110,7 @@ def _when(spans: tuple[tuple[pd.Timestamp, pd.Timestamp], ...]) -> str:
 # --- API Gateway ----------------------------------------------------------------------------
 
 def api_queries(app_id: str, api: Api, period: int) -> list[MetricQuery]:
-    return [api_query(app_id, api, m, s, period) for m, s in API_STATS]
+    return [api_query(app_id, api, m, stat=s, period=period) for m, s in API_STATS]
 
 
 def api_view(ctx: Ctx, api: Api) -> ResourceView:
@@ -120,12 +120,27 @@ def api_view(ctx: Ctx, api: Api) -> ResourceView:
     slo = ctx.app.slo_p95_ms
     spans = breach_spans(ctx.current(lat["p95"]), slo, ctx.tr.period)
     chart = ctx.chart(
-        "api", n, f"{n} ({api.kind.upper()} API)",
-        panel("Requests", "count", ctx.tr, {"Requests": count}, ctx.compare),
-        panel("Error rates (%)", "%", ctx.tr,
-              {"4xx %": rate_pct(e4, count), "5xx %": rate_pct(e5, count)}, ctx.compare),
-        panel("Latency (ms)", "ms", ctx.tr, lat, ctx.compare, wide=True, spans=spans,
-              extra=slo_line(ctx.tr, slo, f"p95 < {slo:g} ms")),
+        "api",
+        n,
+        f"{n} ({api.kind.upper()} API)",
+        panel("Requests", "count", tr=ctx.tr, series={"Requests": count}, compare=ctx.compare),
+        panel(
+            "Error rates (%)",
+            "%",
+            tr=ctx.tr,
+            series={"4xx %": rate_pct(e4, count), "5xx %": rate_pct(e5, count)},
+            compare=ctx.compare,
+        ),
+        panel(
+            "Latency (ms)",
+            "ms",
+            tr=ctx.tr,
+            series=lat,
+            compare=ctx.compare,
+            wide=True,
+            spans=spans,
+            extra=slo_line(ctx.tr, slo, f"p95 < {slo:g} ms"),
+        ),
     )
     c_count, c_e4, c_e5 = (total(ctx.current(s)) for s in (count, e4, e5))
     p_count = total(ctx.previous(count))
@@ -144,7 +159,7 @@ def api_view(ctx: Ctx, api: Api) -> ResourceView:
 # --- Lambda ---------------------------------------------------------------------------------
 
 def lambda_queries(app_id: str, fn: str, period: int) -> list[MetricQuery]:
-    return [lambda_query(app_id, fn, m, s, period) for m, s in LAMBDA_STATS]
+    return [lambda_query(app_id, fn, m, stat=s, period=period) for m, s in LAMBDA_STATS]
 
 
 def lambda_view(ctx: Ctx, fn: str) -> ResourceView:
@@ -152,13 +167,22 @@ def lambda_view(ctx: Ctx, fn: str) -> ResourceView:
     dur = {p: ctx.get(fn, "Duration", p) for p in PERCENTILES}
     conc = ctx.get(fn, "ConcurrentExecutions", "Maximum")
     chart = ctx.chart(
-        "lambda", fn, fn,
-        panel("Invocations", "count", ctx.tr, {"Invocations": inv}, ctx.compare),
-        panel("Error %", "%", ctx.tr, {"Error %": rate_pct(err, inv)}, ctx.compare),
-        panel("Throttles", "count", ctx.tr, {"Throttles": thr}, ctx.compare),
-        panel("Concurrent executions (max)", "count", ctx.tr, {"Concurrent (max)": conc},
-              ctx.compare),
-        panel("Duration (ms)", "ms", ctx.tr, dur, ctx.compare, wide=True),
+        "lambda",
+        fn,
+        fn,
+        panel("Invocations", "count", tr=ctx.tr, series={"Invocations": inv}, compare=ctx.compare),
+        panel(
+            "Error %", "%", tr=ctx.tr, series={"Error %": rate_pct(err, inv)}, compare=ctx.compare
+        ),
+        panel("Throttles", "count", tr=ctx.tr, series={"Throttles": thr}, compare=ctx.compare),
+        panel(
+            "Concurrent executions (max)",
+            "count",
+            tr=ctx.tr,
+            series={"Concurrent (max)": conc},
+            compare=ctx.compare,
+        ),
+        panel("Duration (ms)", "ms", tr=ctx.tr, series=dur, compare=ctx.compare, wide=True),
     )
     c_inv, c_err, c_thr = (total(ctx.current(s)) for s in (inv, err, thr))
     err_pct = c_err / c_inv * 100 if c_inv and c_err is not None else None
@@ -173,7 +197,7 @@ def lambda_view(ctx: Ctx, fn: str) -> ResourceView:
 # --- DynamoDB -------------------------------------------------------------------------------
 
 def dynamodb_queries(app_id: str, table: str, period: int) -> list[MetricQuery]:
-    return [dynamodb_query(app_id, table, m, s, period) for m, s in DYNAMODB_STATS]
+    return [dynamodb_query(app_id, table, m, stat=s, period=period) for m, s in DYNAMODB_STATS]
 
 
 def dynamodb_view(ctx: Ctx, table: str) -> ResourceView:
@@ -184,11 +208,20 @@ def dynamodb_view(ctx: Ctx, table: str) -> ResourceView:
     lat = {"Average": ctx.get(table, "SuccessfulRequestLatency", "Average"),
            "Maximum": ctx.get(table, "SuccessfulRequestLatency", "Maximum")}
     chart = ctx.chart(
-        "dynamodb", table, table,
-        panel("Consumed capacity (units/s)", "units/s", ctx.tr,
-              {"Read (RCU/s)": rcu, "Write (WCU/s)": wcu}, ctx.compare),
-        panel("Throttled requests", "count", ctx.tr, {"Throttled": thr}, ctx.compare),
-        panel("Request latency (ms)", "ms", ctx.tr, lat, ctx.compare, wide=True),
+        "dynamodb",
+        table,
+        table,
+        panel(
+            "Consumed capacity (units/s)",
+            "units/s",
+            tr=ctx.tr,
+            series={"Read (RCU/s)": rcu, "Write (WCU/s)": wcu},
+            compare=ctx.compare,
+        ),
+        panel(
+            "Throttled requests", "count", tr=ctx.tr, series={"Throttled": thr}, compare=ctx.compare
+        ),
+        panel("Request latency (ms)", "ms", tr=ctx.tr, series=lat, compare=ctx.compare, wide=True),
     )
     c_thr = total(ctx.current(thr)) or 0.0
     summary = (f"read {human(mean(ctx.current(rcu)))} RCU/s · write "
@@ -200,7 +233,7 @@ def dynamodb_view(ctx: Ctx, table: str) -> ResourceView:
 # --- RDS ------------------------------------------------------------------------------------
 
 def rds_queries(app_id: str, instance: str, period: int) -> list[MetricQuery]:
-    return [rds_query(app_id, instance, m, s, period) for m, s in RDS_STATS]
+    return [rds_query(app_id, instance, m, stat=s, period=period) for m, s in RDS_STATS]
 
 
 def rds_view(ctx: Ctx, inst: str) -> ResourceView:
@@ -211,12 +244,27 @@ def rds_view(ctx: Ctx, inst: str) -> ResourceView:
     write = ctx.get(inst, "WriteLatency", "Average") * 1000.0
     free = ctx.get(inst, "FreeStorageSpace", "Minimum") / GB
     chart = ctx.chart(
-        "rds", inst, inst,
-        panel("CPU (%)", "%", ctx.tr, {"CPU %": cpu}, ctx.compare),
-        panel("Connections", "count", ctx.tr, {"Connections": conns}, ctx.compare),
-        panel("Read/write latency (ms)", "ms", ctx.tr, {"Read": read, "Write": write},
-              ctx.compare),
-        panel("Free storage (GB)", "GB", ctx.tr, {"Free storage GB": free}, ctx.compare),
+        "rds",
+        inst,
+        inst,
+        panel("CPU (%)", "%", tr=ctx.tr, series={"CPU %": cpu}, compare=ctx.compare),
+        panel(
+            "Connections", "count", tr=ctx.tr, series={"Connections": conns}, compare=ctx.compare
+        ),
+        panel(
+            "Read/write latency (ms)",
+            "ms",
+            tr=ctx.tr,
+            series={"Read": read, "Write": write},
+            compare=ctx.compare,
+        ),
+        panel(
+            "Free storage (GB)",
+            "GB",
+            tr=ctx.tr,
+            series={"Free storage GB": free},
+            compare=ctx.compare,
+        ),
     )
     c_cpu = peak(ctx.current(cpu))
     c_free = ctx.current(free)
@@ -230,7 +278,7 @@ def rds_view(ctx: Ctx, inst: str) -> ResourceView:
 # --- S3 -------------------------------------------------------------------------------------
 
 def s3_queries(app_id: str, bucket: str, period: int) -> list[MetricQuery]:
-    return [s3_query(app_id, bucket, m, s, period) for m, s in S3_STATS]
+    return [s3_query(app_id, bucket, m, stat=s, period=period) for m, s in S3_STATS]
 
 
 def s3_view(ctx: Ctx, bucket: str) -> ResourceView:
@@ -238,8 +286,8 @@ def s3_view(ctx: Ctx, bucket: str) -> ResourceView:
     objects = ctx.get(bucket, "NumberOfObjects", "Average")
     chart = ctx.chart(
         "s3", bucket, bucket,
-        panel("Size (GB)", "GB", ctx.tr, {"Size GB": size}, ctx.compare),
-        panel("Objects", "count", ctx.tr, {"Objects": objects}, ctx.compare),
+        panel("Size (GB)", "GB", tr=ctx.tr, series={"Size GB": size}, compare=ctx.compare),
+        panel("Objects", "count", tr=ctx.tr, series={"Objects": objects}, compare=ctx.compare),
     )
     c_size, c_obj = ctx.current(size), ctx.current(objects)
     summary = (f"{human(last(c_size))} GB · {human(last(c_obj))} objects "

@@ -120,9 +120,12 @@ def realtime_view(rt: RealtimeRuntime, app_id: str, *, now: datetime | None = No
     if stat is not None:
         validate_stat(stat)
     start, end = realtime_window(now, minutes=minutes)
-    queries = [api_query(app.id, api, m, s, SERVICE_PERIOD) for api in app.resources.apis
-               for m, s in (("Count", "Sum"), ("5XXError", "Sum"), ("Latency", "p95"))]
-    queries += [lambda_query(app.id, fn, m, "Sum", SERVICE_PERIOD)
+    queries = [
+        api_query(app.id, api, m, stat=s, period=SERVICE_PERIOD)
+        for api in app.resources.apis
+        for m, s in (("Count", "Sum"), ("5XXError", "Sum"), ("Latency", "p95"))
+    ]
+    queries += [lambda_query(app.id, fn, m, stat="Sum", period=SERVICE_PERIOD)
                 for fn in app.resources.lambdas for m in ("Errors", "Throttles")]
     metrics = fetch_metrics(rt, queries, start=start, end=end, kind="realtime")
     service = _service_panels(app, metrics.value)

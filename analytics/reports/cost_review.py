@@ -121,7 +121,11 @@ def build_week_report(rt: CostsRuntime, week: str, *, today: date | None = None,
     cached = cost_queries.costs(rt, prev.start, cur.end, metric=metric)
     picked, admin = {a.id for a in apps}, is_admin()
     frame = cached.value
-    daily = frame[cost_queries.scope_mask(frame["app"], picked, rt.catalog, admin)]
+    daily = frame[
+        cost_queries.scope_mask(
+            frame["app"], app_ids=picked, catalog=rt.catalog, with_unassigned=admin
+        )
+    ]
     daily = daily.reset_index(drop=True)
     names = {a.id: a.display_name for a in apps} | {UNTAGGED: "Untagged"}
     per_app = _compare(daily, cur, prev, "app")
@@ -132,7 +136,11 @@ def build_week_report(rt: CostsRuntime, week: str, *, today: date | None = None,
                 * 100.0) if admin and total else None
     try:
         an = cost_queries.anomalies(rt, cur.start, cur.end).value
-        an = an[cost_queries.scope_mask(an["app"], picked, rt.catalog, admin)]
+        an = an[
+            cost_queries.scope_mask(
+                an["app"], app_ids=picked, catalog=rt.catalog, with_unassigned=admin
+            )
+        ]
         an = an.reset_index(drop=True)
     except UpstreamError as exc:
         an = pd.DataFrame()

@@ -24,7 +24,7 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ").encode()
 
 
-def download(frame_of: Callable[[], pd.DataFrame], key: str, file_name: str,
+def download(frame_of: Callable[[], pd.DataFrame], key: str, *, file_name: str,
              label: str = "CSV of this chart") -> None:
     """A CSV download built only when clicked (a page of many charts stays fast)."""
     st.download_button(label, data=lambda: csv_bytes(frame_of()), file_name=file_name,
@@ -39,7 +39,7 @@ def show_chart(chart: Chart, file_stem: str = "") -> None:
                    "in apps.toml matches the CloudWatch dimension.")
         return
     st.plotly_chart(figure(chart), key=f"fig_{chart.key}", config={"displaylogo": False})
-    download(chart.frame, chart.key, f"{file_stem or chart.key}.csv")
+    download(chart.frame, chart.key, file_name=f"{file_stem or chart.key}.csv")
 
 
 # --- URL-bound page state -------------------------------------------------------------------
@@ -134,4 +134,4 @@ def show_cold_starts(table: pd.DataFrame, key: str, source: str) -> None:
         st.caption("No cold starts in this range.")
     shown = table if table["note"].astype(bool).any() else table.drop(columns="note")
     st.dataframe(shown, hide_index=True, column_config=COLD_START_CONFIG)
-    download(lambda: table, key, f"{key}.csv", label="CSV of cold starts")
+    download(lambda: table, key, file_name=f"{key}.csv", label="CSV of cold starts")

@@ -82,7 +82,7 @@ def time_range_picker(key: str = "range") -> TimeRange:
     s = datetime.combine(d0, t0 or time(0), UTC)
     e = datetime.combine(d1, t1 or time(0), UTC)
     try:
-        tr = make_range(s, e, now, label=CUSTOM)
+        tr = make_range(s, e, now=now, label=CUSTOM)
     except PeriodError as exc:
         st.sidebar.error(f"{exc}. Showing the last {DEFAULT_PRESET} instead.")
         return preset_range(DEFAULT_PRESET)

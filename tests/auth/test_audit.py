@@ -49,7 +49,7 @@ def test_a_whole_lockout_sequence_logs_no_password(caplog: pytest.LogCaptureFixt
     creds = Credentials({"bob": User("bob", quick_hash("the-real-one"), role="viewer")})
     throttle = LoginThrottle(clock=FakeClock())
     tried = [f"guess-number-{i}" for i in range(6)] + ["the-real-one"]
-    results = [sign_in(creds, "bob", pw, throttle) for pw in tried]
+    results = [sign_in(creds, "bob", pw, throttle=throttle) for pw in tried]
     assert [r.ok for r in results] == [False] * 7  # the last is refused: still locked
     lines = _lines(caplog)
     assert [(r["event"], r["outcome"]) for r in lines] == (

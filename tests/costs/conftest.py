@@ -48,7 +48,9 @@ def aws_rt() -> Iterator[tuple[Runtime, Stubber]]:
 @pytest.fixture(scope="session")
 def fixed_store(tmp_path_factory: pytest.TempPathFactory) -> LocalStore:
     store = LocalStore(tmp_path_factory.mktemp("fixed-costs") / "costs.duckdb")
-    sim_costs.write_days(store, load_catalog(ROOT / "apps.toml"), SEED, FIXED_FIRST, FIXED_UNTIL)
+    sim_costs.write_days(
+        store, load_catalog(ROOT / "apps.toml"), seed=SEED, first=FIXED_FIRST, until=FIXED_UNTIL
+    )
     return store
 
 

@@ -72,17 +72,38 @@ def test_monthly_amortized_grouped_by_tag_only(aws_rt: tuple[Runtime, Stubber]) 
 
 
 def test_ungrouped_request_has_no_group_by_and_reads_the_total() -> None:
-    req = cost_and_usage_request(date(2026, 11, 1), date(2026, 11, 2), "DAILY", "UnblendedCost",
-                                 ())
+    req = cost_and_usage_request(
+        date(2026, 11, 1),
+        date(2026, 11, 2),
+        granularity="DAILY",
+        metric="UnblendedCost",
+        group_by=(),
+    )
     assert "GroupBy" not in req
     with pytest.raises(CostQueryError, match="end after it starts"):
-        cost_and_usage_request(date(2026, 11, 1), date(2026, 11, 1), "DAILY", "UnblendedCost",
-                               BOTH)
+        cost_and_usage_request(
+            date(2026, 11, 1),
+            date(2026, 11, 1),
+            granularity="DAILY",
+            metric="UnblendedCost",
+            group_by=BOTH,
+        )
     with pytest.raises(CostQueryError, match="unknown cost metric"):
-        cost_and_usage_request(date(2026, 11, 1), date(2026, 11, 2), "DAILY", "BlendedCost", BOTH)
+        cost_and_usage_request(
+            date(2026, 11, 1),
+            date(2026, 11, 2),
+            granularity="DAILY",
+            metric="BlendedCost",
+            group_by=BOTH,
+        )
     with pytest.raises(CostQueryError, match="cannot group by"):
-        cost_and_usage_request(date(2026, 11, 1), date(2026, 11, 2), "DAILY", "UnblendedCost",
-                               ("REGION",))
+        cost_and_usage_request(
+            date(2026, 11, 1),
+            date(2026, 11, 2),
+            granularity="DAILY",
+            metric="UnblendedCost",
+            group_by=("REGION",),
+        )
 
 
 def test_runaway_pagination_stops(aws_rt: tuple[Runtime, Stubber]) -> None:
@@ -116,12 +137,16 @@ def test_forecast_request_to_the_end_of_the_month(aws_rt: tuple[Runtime, Stubber
 
 
 def test_account_forecast_amortized_has_no_filter() -> None:
-    req = forecast_request(date(2026, 11, 26), date(2026, 12, 1), "AmortizedCost", None, 90)
+    req = forecast_request(
+        date(2026, 11, 26), date(2026, 12, 1), metric="AmortizedCost", tag=None, level=90
+    )
     assert req == {"TimePeriod": {"Start": "2026-11-26", "End": "2026-12-01"},
                    "Metric": "AMORTIZED_COST", "Granularity": "MONTHLY",
                    "PredictionIntervalLevel": 90}
     with pytest.raises(CostQueryError, match=r"51\.\.99"):
-        forecast_request(date(2026, 11, 26), date(2026, 12, 1), "AmortizedCost", None, 100)
+        forecast_request(
+            date(2026, 11, 26), date(2026, 12, 1), metric="AmortizedCost", tag=None, level=100
+        )
 
 
 def test_forecast_without_enough_history_is_none(aws_rt: tuple[Runtime, Stubber]) -> None:

@@ -57,14 +57,16 @@ def test_first_start_then_ticks_write_each_complete_day_once(tmp_path: Path) -> 
     assert after["day"].max().date() == date(2026, 11, 27)
     # incremental writing gives what one pass would have given
     other = LocalStore(tmp_path / "d.duckdb")
-    sim_costs.write_days(other, CATALOG, SEED, date(2026, 10, 1), date(2026, 11, 28))
+    sim_costs.write_days(
+        other, CATALOG, seed=SEED, first=date(2026, 10, 1), until=date(2026, 11, 28)
+    )
     pd.testing.assert_frame_equal(after, _items(other))
 
 
 @pytest.fixture(scope="module")
 def months(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     store = LocalStore(tmp_path_factory.mktemp("months") / "m.duckdb")
-    sim_costs.write_days(store, CATALOG, SEED, date(2026, 7, 1), date(2026, 11, 1))
+    sim_costs.write_days(store, CATALOG, seed=SEED, first=date(2026, 7, 1), until=date(2026, 11, 1))
     return _items(store)
 
 

@@ -82,8 +82,9 @@ def items(n: int) -> list[dict[str, Any]]:
 
 def test_record_metric_posts_one_metric(stub: Stub, sleeps: list[float]) -> None:
     when = datetime(2026, 11, 24, 12, 0)
-    n = client.record_metric("jobseek", "ApplicationsSent", 3, "Count", {"Plan": "pro"}, when,
-                             endpoint=stub.url, token="t0k")  # fmt: skip
+    n = client.record_metric("jobseek", "ApplicationsSent", 3, unit="Count",
+                             dimensions={"Plan": "pro"}, timestamp=when, endpoint=stub.url,
+                             token="t0k")
     assert n == 1
     [(headers, body)] = stub.requests
     assert headers["Authorization"] == "Bearer t0k"
@@ -192,7 +193,7 @@ def local_twin() -> Iterator[tuple[str, MemorySink]]:
     )
 
     def respond(path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
-        status, _, data = invoke(resolver, "POST", path, headers, body)
+        status, _, data = invoke(resolver, "POST", path, headers=headers, body=body)
         return status, data
 
     for url in serve(respond):
@@ -202,8 +203,9 @@ def local_twin() -> Iterator[tuple[str, MemorySink]]:
 def test_client_against_the_local_twin(local_twin: tuple[str, MemorySink]) -> None:
     url, sink = local_twin
     now = datetime.now(UTC) - timedelta(minutes=1)
-    assert client.record_metric("jobseek", "Signups", 3, "Count", {"Plan": "pro"}, now,
-                                endpoint=url, token="s3cret") == 1  # fmt: skip
+    assert client.record_metric("jobseek", "Signups", 3, unit="Count",
+                                dimensions={"Plan": "pro"}, timestamp=now, endpoint=url,
+                                token="s3cret") == 1
     assert client.record_metrics(items(120), endpoint=url, token="s3cret") == 120
     assert len(sink.items) == 121
     with pytest.raises(client.IngestError) as caught:

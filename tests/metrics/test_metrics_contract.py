@@ -31,7 +31,7 @@ def _expected(ns: str, name: str, dims: tuple, stat: str, period: int) -> dict[p
 @pytest.mark.parametrize("stat", ["Sum", "Average", "Minimum", "Maximum", "SampleCount"])
 @pytest.mark.parametrize("period", [60, 300])
 def test_basic_statistics_match_on_both_backends(backend, stat: str, period: int) -> None:
-    q = api_query("ilikeyacut", API, "Latency", stat, period)
+    q = api_query("ilikeyacut", API, "Latency", stat=stat, period=period)
     frame = backend.get_metric_data([q], start=START, end=END)
     assert list(frame.columns) == TIDY_COLUMNS
     got = dict(zip(frame["timestamp"], frame["value"], strict=True))
@@ -44,10 +44,10 @@ def test_basic_statistics_match_on_both_backends(backend, stat: str, period: int
 
 
 def test_many_queries_in_one_call_are_labelled(backend) -> None:
-    qs = [api_query("ilikeyacut", API, "Count", "Sum", 300),
-          lambda_query("ilikeyacut", "ilikeyacut-auth", "Errors", "Sum", 300),
-          lambda_query("ilikeyacut", "ilikeyacut-auth", "Errors", "Maximum", 300),
-          lambda_query("ilikeyacut", "no-such-fn", "Errors", "Sum", 300)]
+    qs = [api_query("ilikeyacut", API, "Count", stat="Sum", period=300),
+          lambda_query("ilikeyacut", "ilikeyacut-auth", "Errors", stat="Sum", period=300),
+          lambda_query("ilikeyacut", "ilikeyacut-auth", "Errors", stat="Maximum", period=300),
+          lambda_query("ilikeyacut", "no-such-fn", "Errors", stat="Sum", period=300)]
     frame = backend.get_metric_data(qs, start=START, end=END)
     totals = frame.groupby(["resource", "metric", "stat"])["value"].sum().to_dict()
     count_sum = sum(v for s, v in SERIES[("AWS/ApiGateway", "Count", (("ApiId", API.id),))])

@@ -23,15 +23,15 @@ LAT = SERIES[("AWS/ApiGateway", "Latency", (("ApiId", API.id),))]
 
 @pytest.mark.parametrize("stat", ["p50", "p95", "p99", "p99.9", "p10"])
 def test_local_percentiles_equal_numpy(local_backend, stat: str) -> None:
-    q = api_query("ilikeyacut", API, "Latency", stat, 1800)
+    q = api_query("ilikeyacut", API, "Latency", stat=stat, period=1800)
     frame = local_backend.get_metric_data([q], start=START, end=END)
     want = np.percentile([v for s, v in LAT if s < 1800], float(stat[1:]))
     assert frame["value"].iloc[0] == pytest.approx(want, rel=1e-12)
 
 
 def test_local_percentiles_per_bucket(local_backend) -> None:
-    frame = local_backend.get_metric_data([api_query("ilikeyacut", API, "Latency", "p95", 300)],
-                                          start=START, end=END)
+    q = api_query("ilikeyacut", API, "Latency", stat="p95", period=300)
+    frame = local_backend.get_metric_data([q], start=START, end=END)
     for ts, value in zip(frame["timestamp"], frame["value"], strict=True):
         s0 = int((ts - START).total_seconds())
         bucket = [v for s, v in LAT if s0 <= s < s0 + 300]
@@ -64,8 +64,8 @@ def test_aws_percentile_request_and_parsing(stubbed) -> None:
         "StartTime": START, "EndTime": END, "ScanBy": "TimestampAscending",
     })
     with stub:
-        frame = backend.get_metric_data([api_query("ilikeyacut", API, "Latency", "p99.9", 300)],
-                                        start=START, end=END)
+        q = api_query("ilikeyacut", API, "Latency", stat="p99.9", period=300)
+        frame = backend.get_metric_data([q], start=START, end=END)
     stub.assert_no_pending_responses()
     assert list(frame["value"]) == [180.5, 210.25]
     assert set(frame["stat"]) == {"p99.9"}
@@ -74,7 +74,8 @@ def test_aws_percentile_request_and_parsing(stubbed) -> None:
 
 def test_aws_paginates_and_splits_at_500_queries(stubbed) -> None:
     backend, stub, cache = stubbed
-    qs = [lambda_query("ilikeyacut", f"fn-{i}", "Errors", "Sum", 300) for i in range(501)]
+    qs = [lambda_query("ilikeyacut", f"fn-{i}", "Errors", stat="Sum", period=300)
+          for i in range(501)]
     ts = [START]
     first = {"MetricDataResults": [{"Id": "q0", "Timestamps": ts, "Values": [1.0]}],
              "NextToken": "page-2"}
@@ -105,7 +106,7 @@ def test_aws_refuses_a_period_cloudwatch_would_answer_with_nothing(stubbed) -> N
     backend = AwsMetrics(clients=stubbed[0].clients, clock=lambda: now)
     old = now - timedelta(days=20)
     with pytest.raises(PeriodError, match="cannot be served"):
-        backend.get_metric_data([api_query("x", API, "Count", "Sum", 60)], start=old,
+        backend.get_metric_data([api_query("x", API, "Count", stat="Sum", period=60)], start=old,
                                 end=old + timedelta(hours=1))
 
 

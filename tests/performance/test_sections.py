@@ -64,8 +64,8 @@ def test_previous_window_is_shifted_onto_the_current_axis() -> None:
 
 
 def test_chart_frame_is_every_drawn_point_panel_by_panel() -> None:
-    a = panel("Requests", "count", TR, {"Requests": _s([1, 2])}, False)
-    b = panel("Error rates (%)", "%", TR, {"5xx %": _s([0.5])}, False)
+    a = panel("Requests", "count", tr=TR, series={"Requests": _s([1, 2])}, compare=False)
+    b = panel("Error rates (%)", "%", tr=TR, series={"5xx %": _s([0.5])}, compare=False)
     frame = Chart("k", "t", (a, b)).frame()
     assert list(frame.columns) == DRAWN_COLUMNS
     assert frame[["panel", "series", "value"]].values.tolist() == [
@@ -116,11 +116,12 @@ def test_page_queries_cover_every_service_once() -> None:
     jobseek = perf_page.page_queries(CATALOG.get("jobseek"), TR)
     assert len(jobseek) == 2 * 6 + 4 * 7 + 5 + 5 + 2 == 52
     assert len(set(jobseek)) == len(jobseek)
-    assert api_query("jobseek", CATALOG.get("jobseek").resources.apis[0], "Latency", "p99",
-                     300) in jobseek
-    assert lambda_query("jobseek", "jobseek-notify", "ConcurrentExecutions", "Maximum",
-                        300) in jobseek
-    assert rds_query("jobseek", "jobseek-postgres", "CPUUtilization", "Average", 300) in jobseek
+    assert api_query("jobseek", CATALOG.get("jobseek").resources.apis[0], "Latency", stat="p99",
+                     period=300) in jobseek
+    assert lambda_query("jobseek", "jobseek-notify", "ConcurrentExecutions", stat="Maximum",
+                        period=300) in jobseek
+    assert rds_query("jobseek", "jobseek-postgres", "CPUUtilization", stat="Average",
+                     period=300) in jobseek
     ilikeyacut = perf_page.page_queries(CATALOG.get("ilikeyacut"), TR)
     assert len(ilikeyacut) == 6 + 3 * 7 + 2 * 5 + 2 * 2 == 41
     assert not any(q.namespace == "AWS/RDS" for q in ilikeyacut)

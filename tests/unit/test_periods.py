@@ -49,12 +49,12 @@ def test_choose_period_never_breaks_retention_for_any_preset() -> None:
 
 
 def test_choose_period_respects_point_budget_and_tier() -> None:
-    assert choose_period(NOW - timedelta(hours=1), NOW, NOW) == 60
-    assert choose_period(NOW - timedelta(days=1), NOW, NOW) == 600
+    assert choose_period(NOW - timedelta(hours=1), NOW, now=NOW) == 60
+    assert choose_period(NOW - timedelta(days=1), NOW, now=NOW) == 600
     # 20 days back: 1-minute data is gone, so even a tiny range needs a 5-minute multiple.
     start = NOW - timedelta(days=20)
-    assert choose_period(start, start + timedelta(minutes=30), NOW) == 300
-    assert choose_period(NOW - timedelta(days=100), NOW - timedelta(days=99), NOW) == 3600
+    assert choose_period(start, start + timedelta(minutes=30), now=NOW) == 300
+    assert choose_period(NOW - timedelta(days=100), NOW - timedelta(days=99), now=NOW) == 3600
 
 
 def test_alignment_makes_the_same_key_within_a_period() -> None:
@@ -68,7 +68,7 @@ def test_alignment_makes_the_same_key_within_a_period() -> None:
 
 def test_reversed_range_is_an_error() -> None:
     with pytest.raises(PeriodError, match="before it starts"):
-        make_range(NOW, NOW - timedelta(hours=1), NOW)
+        make_range(NOW, NOW - timedelta(hours=1), now=NOW)
 
 
 def test_previous_window_is_adjacent_and_same_length() -> None:

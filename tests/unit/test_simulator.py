@@ -42,7 +42,7 @@ def test_daily_cycle_and_lognormal_latency() -> None:
 
 def test_each_week_has_the_three_incidents_and_they_show() -> None:
     app = CATALOG.get("ilikeyacut")
-    incs = incidents_between(app, T0, T0 + 14 * DAY_MS, 7)
+    incs = incidents_between(app, T0, T0 + 14 * DAY_MS, seed=7)
     assert {i.kind for i in incs} == {"error_burst", "throttling", "slow_deploy"}
     burst = next(i for i in incs if i.kind == "error_burst")
     day = generate_day(app, burst.start_ms // DAY_MS, 7)

@@ -132,9 +132,9 @@ def write_emf(items: Iterable[MetricItem], namespaces: Mapping[str, str]) -> Non
 def build_resolver(
     sink: MetricSink,
     allowed_apps: Iterable[str],
+    *,
     clock: Callable[[], float] = time.time,
     emit_emf: bool = True,
-    *,
     authenticate: Authenticator | None = None,
     require_iam_auth: bool = False,
     namespaces: Mapping[str, str] | None = None,

@@ -102,7 +102,7 @@ def invoke(
     resolver: Resolver,
     method: str,
     path: str,
-    headers: Mapping[str, str],
+    *, headers: Mapping[str, str],
     body: bytes,
 ) -> tuple[int, dict[str, str], bytes]:
     """Serve one plain HTTP request with ``resolver``: returns (status, headers, body bytes).
