@@ -26,13 +26,18 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/pyth
 run: $(VENV)/.runtime
 	$(BIN)/python -m analytics.ui.serve
 
-## Lint and run the whole test suite (the infra tests also drive the npm CDK CLI).
+## Lint, check the layers and the types, run the whole test suite (the infra tests also drive
+## the npm CDK CLI).
 test: $(VENV)/.dev node_modules/.bin/cdk
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 ## Print the performance figures quoted in the README.
 bench: $(VENV)/.dev
