@@ -4,7 +4,7 @@ The settings, ``apps.toml``, its alarm rules and the users file each say *where*
 as a path (``resources.apis[0].kind``) and *what* is wrong in words an operator can act on
 ("expected a number, got 'fast'"), not pydantic's ("Input should be a valid number"). Validators
 raise ``ValueError`` with the final wording; pydantic's own checks are reworded here, once.
-Only the first problem is reported, as before pydantic: one fix at a time, in field order.
+Only the first problem is reported: one fix at a time, in field order.
 Stdlib and pydantic only: the CDK app imports the catalog, and through it this module.
 """
 
