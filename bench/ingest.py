@@ -162,11 +162,11 @@ def handler_throughput(batches: int = 40) -> None:
 
 
 def visible_lag(probes: int = 30) -> None:
-    os.environ["INGEST_TOKEN"] = TOKEN
     with tempfile.TemporaryDirectory(prefix="bench-lag-") as d:
         rt = build_runtime(load_settings({
             "ANALYTICS_BACKEND": "local", "ANALYTICS_DATA_DIR": d, "SIMULATOR_LIVE": "true",
             "SIMULATOR_HISTORY_DAYS": "1", "INGEST_ENABLED": "true", "INGEST_PORT": "0",
+            "INGEST_TOKEN": TOKEN,
         }, secrets={}), cache=QueryCache())
         try:
             srv = ingest_server(rt)

@@ -21,68 +21,42 @@ the field, like the catalog's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
-
-from analytics.alarms.rules import TREATMENTS, Evaluation, canonical_operator
-from analytics.core.catalog import App
-from analytics.metrics.queries import (
-    MetricQuery,
-    api_query,
-    dynamodb_query,
-    lambda_query,
-    validate_stat,
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
 )
+
+from analytics.alarms.kinds import DEFAULT_KINDS, KINDS, measure, resources_of
+from analytics.alarms.rules import (
+    MAX_EVALUATION_SECONDS,
+    TREATMENTS,
+    Evaluation,
+    canonical_operator,
+)
+from analytics.core.catalog import App
+from analytics.core.validation import Number, StrMap, Text, WholeNumber, first_problem
+from analytics.metrics.queries import MetricQuery, validate_stat
 
 
 class AlarmConfigError(ValueError):
     """An ``alarms`` entry of the catalog is malformed; the message says where."""
 
 
-@dataclass(frozen=True)
-class Kind:
-    """A built-in alarm kind: which resources it watches and its default evaluation."""
-
-    resources: str  # Resources attribute: "apis" | "lambdas" | "dynamodb_tables" | ""
-    suffix: str
-    unit: str
-    threshold: float | None  # None: app.slo_p95_ms
-    comparison: str
-    period: int
-    evaluation_periods: int
-    datapoints_to_alarm: int
-    treat_missing_data: str
-    statistic: str
-    label: str
-
-
-KINDS: dict[str, Kind] = {
-    "api_5xx_rate": Kind("apis", "-5xx-rate", "%", 5.0, ">=", 300, 2, 2, "notBreaching", "Sum",
-                         "API 5xx rate (100 x 5xx / Count)"),
-    "api_p95_latency": Kind("apis", "-p95-latency", "ms", None, ">", 300, 3, 3, "missing", "p95",
-                            "API latency"),
-    "lambda_error_rate": Kind("lambdas", "-error-rate", "%", 5.0, ">=", 300, 3, 2,
-                              "notBreaching", "Sum", "Lambda error rate (100 x Errors / "
-                              "Invocations)"),
-    "lambda_errors": Kind("lambdas", "-errors", "", 5.0, ">=", 300, 1, 1, "notBreaching", "Sum",
-                          "Lambda errors"),
-    "lambda_throttles": Kind("lambdas", "-throttles", "", 10.0, ">=", 300, 1, 1, "notBreaching",
-                             "Sum", "Lambda throttles"),
-    "dynamodb_throttles": Kind("dynamodb_tables", "-throttles", "", 10.0, ">=", 300, 1, 1,
-                               "notBreaching", "Sum", "DynamoDB throttled requests"),
-    "metric": Kind("", "", "", None, ">=", 300, 1, 1, "missing", "Average", "custom metric"),
-}
-#: What an app gets when its catalog entry says nothing about alarms.
-DEFAULT_KINDS = ("api_5xx_rate", "api_p95_latency", "lambda_error_rate", "dynamodb_throttles")
-_TOP_KEYS = {"defaults", "tags", "rules"}
-_RULE_KEYS = {"kind", "resources", "suffix", "threshold", "comparison", "period",
-              "evaluation_periods", "datapoints_to_alarm", "treat_missing_data", "statistic",
-              "description", "name", "namespace", "metric_name", "dimensions", "unit"}
-_METRIC_ONLY = {"name", "namespace", "metric_name", "dimensions"}
+_TOP_KEYS = ("defaults", "rules", "tags")
+_UNKNOWN_KEYS = {"": f"unknown key; expected one of {list(_TOP_KEYS)}"}
+_M = TypeVar("_M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -143,189 +117,234 @@ def _prefixed(prefix: str, name: str, suffix: str) -> str:
     return f"{base}{suffix}"
 
 
-class _Ctx:
-    def __init__(self, path: Path | str, app: App) -> None:
-        self.path, self.app = path, app
+class _Rule(BaseModel):
+    """One ``[[apps.<id>.alarms.rules]]`` entry; every key it omits comes from its kind.
 
-    def err(self, fld: str, msg: str) -> AlarmConfigError:
-        return AlarmConfigError(f"{self.path}: app {self.app.id!r}, field 'alarms.{fld}': {msg}")
+    Validated with ``context={"app": App}``: the default threshold and the resources a rule
+    may name are the app's. A validator sees only the fields declared above it, so the order
+    of the fields is the order of the checks. After validation every field holds the value the
+    alarm uses (``comparison`` as CloudWatch's operator name).
+    """
 
-    def num(self, raw: Mapping[str, Any], key: str, fld: str, default: float) -> float:
-        v = raw.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise self.err(f"{fld}.{key}", f"expected a number, got {v!r}")
-        return float(v)
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
-    def int_(self, raw: Mapping[str, Any], key: str, fld: str, default: int) -> int:
-        v = raw.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise self.err(f"{fld}.{key}", f"expected a whole number, got {v!r}")
-        return v
+    kind: str
+    name: Text | None = None
+    namespace: Text | None = None
+    metric_name: Text | None = None
+    dimensions: StrMap | None = None
+    statistic: str
+    threshold: Number
+    comparison: str
+    treat_missing_data: str
+    period: WholeNumber
+    evaluation_periods: WholeNumber
+    datapoints_to_alarm: WholeNumber
+    resources: tuple[str, ...] | None = None
+    suffix: str
+    unit: str
+    description: str = ""
 
-    def text(self, raw: Mapping[str, Any], key: str, fld: str, default: str | None) -> str:
-        v = raw.get(key, default)
-        if not isinstance(v, str) or not v.strip():
-            raise self.err(f"{fld}.{key}", f"expected a non-empty string, got {v!r}")
-        return v
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        """Fill what the entry omits from its kind; None marks "not given" where that matters."""
+        kind_name = data.get("kind") if isinstance(data, dict) else None
+        if not isinstance(kind_name, str) or kind_name not in KINDS:
+            return data
+        kind = KINDS[kind_name]
+        threshold = _app(info).slo_p95_ms if kind.threshold is None and kind.resources \
+            else kind.threshold
+        return {
+            "statistic": None, "threshold": threshold, "comparison": kind.comparison,
+            "treat_missing_data": kind.treat_missing_data, "period": kind.period,
+            "evaluation_periods": kind.evaluation_periods,
+            # AWS: DatapointsToAlarm defaults to EvaluationPeriods when only the latter is given.
+            "datapoints_to_alarm": data.get("evaluation_periods", kind.datapoints_to_alarm),
+            "suffix": kind.suffix, "unit": kind.unit, **data,
+        }
 
-    def str_map(self, v: Any, fld: str) -> dict[str, str]:
-        if not isinstance(v, dict) or not all(isinstance(x, str) and x for x in v.values()):
-            raise self.err(fld, f"expected a table of name = \"value\" strings, got {v!r}")
-        return dict(v)
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"must be one of {sorted(KINDS)}, got {kind!r}")
+        return kind
 
+    @field_validator("name", "namespace", "metric_name", "dimensions")
+    @classmethod
+    def _metric_only(cls, value: object, info: ValidationInfo) -> object:
+        kind = info.data.get("kind")
+        if kind == "metric" and value is None and info.field_name != "dimensions":
+            raise ValueError("required for kind 'metric'")
+        if kind not in (None, "metric") and value is not None:
+            raise ValueError("only for kind 'metric'")
+        return value
 
-def _resources_of(app: App, kind: Kind) -> list[tuple[str, Any]]:
-    if kind.resources == "apis":
-        return [(a.name, a) for a in app.resources.apis]
-    items: tuple[str, ...] = getattr(app.resources, kind.resources)
-    return [(r, r) for r in items]
+    @field_validator("statistic", mode="before")
+    @classmethod
+    def _statistic(cls, value: Any, info: ValidationInfo) -> Any:
+        kind_name = info.data.get("kind")
+        if kind_name is None:
+            return value
+        if value is None:
+            return KINDS[kind_name].statistic
+        if kind_name not in ("metric", "api_p95_latency"):
+            raise ValueError(f"fixed to {KINDS[kind_name].statistic} for kind {kind_name!r}")
+        return validate_stat(value) if isinstance(value, str) else value
 
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold(cls, value: Any) -> Any:
+        if value is None:  # kind "metric" has no default to compare with
+            raise ValueError("required for kind 'metric'")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"threshold must be a finite number, got {value!r}")
+        return value
 
-def _measure(kind_name: str, app: App, res: Any, period: int, stat: str
-             ) -> tuple[MetricQuery, MetricQuery | None]:
-    a = app.id
-    builders: dict[str, Callable[[], tuple[MetricQuery, MetricQuery | None]]] = {
-        "api_5xx_rate": lambda: (
-            api_query(a, res, "5XXError", stat="Sum", period=period),
-            api_query(a, res, "Count", stat="Sum", period=period),
-        ),
-        "api_p95_latency": lambda: (api_query(a, res, "Latency", stat=stat, period=period), None),
-        "lambda_error_rate": lambda: (
-            lambda_query(a, res, "Errors", stat="Sum", period=period),
-            lambda_query(a, res, "Invocations", stat="Sum", period=period),
-        ),
-        "lambda_errors": lambda: (lambda_query(a, res, "Errors", stat="Sum", period=period), None),
-        "lambda_throttles": lambda: (
-            lambda_query(a, res, "Throttles", stat="Sum", period=period),
-            None,
-        ),
-        "dynamodb_throttles": lambda: (
-            dynamodb_query(a, res, "ThrottledRequests", stat="Sum", period=period),
-            None,
-        ),
-    }
-    return builders[kind_name]()
+    @field_validator("comparison")
+    @classmethod
+    def _operator(cls, value: str) -> str:
+        return canonical_operator(value)
 
+    @field_validator("treat_missing_data")
+    @classmethod
+    def _treatment(cls, value: str) -> str:
+        if value not in TREATMENTS:
+            raise ValueError(f"must be one of {TREATMENTS}, got {value!r}")
+        return value
 
-def _evaluation(ctx: _Ctx, raw: Mapping[str, Any], fld: str, kind: Kind) -> Evaluation:
-    default_thr = ctx.app.slo_p95_ms if kind.threshold is None else kind.threshold
-    if kind.threshold is None and "threshold" not in raw and kind.resources == "":
-        raise ctx.err(f"{fld}.threshold", "required for kind 'metric'")
-    treat = raw.get("treat_missing_data", kind.treat_missing_data)
-    if treat not in TREATMENTS:
-        raise ctx.err(f"{fld}.treat_missing_data", f"must be one of {TREATMENTS}, got {treat!r}")
-    comparison = raw.get("comparison", kind.comparison)
-    try:
-        op = canonical_operator(str(comparison))
-    except ValueError as exc:
-        raise ctx.err(f"{fld}.comparison", str(exc)) from None
-    n = ctx.int_(raw, "evaluation_periods", fld, kind.evaluation_periods)
-    # AWS: DatapointsToAlarm defaults to EvaluationPeriods when only the latter is given.
-    default_m = n if "evaluation_periods" in raw else kind.datapoints_to_alarm
-    try:
-        return Evaluation(
-            threshold=ctx.num(raw, "threshold", fld, default_thr), operator=op,
-            period=ctx.int_(raw, "period", fld, kind.period), evaluation_periods=n,
-            datapoints_to_alarm=ctx.int_(raw, "datapoints_to_alarm", fld, default_m),
-            treat_missing_data=treat)
-    except ValueError as exc:
-        key = str(exc).split()[0]  # the messages start with the offending field's name
-        raise ctx.err(f"{fld}.{key}" if key in _RULE_KEYS else fld, str(exc)) from None
+    @field_validator("period")
+    @classmethod
+    def _minutes(cls, value: int) -> int:
+        if value <= 0 or value % 60:
+            raise ValueError(f"local alarms need a multiple of 60 seconds, got {value}")
+        return value
 
+    @field_validator("evaluation_periods")
+    @classmethod
+    def _at_most_a_day(cls, n: int, info: ValidationInfo) -> int:
+        if n < 1:
+            raise ValueError(f"evaluation_periods must be >= 1, got {n}")
+        period = info.data.get("period")
+        if period is not None and n * period > MAX_EVALUATION_SECONDS:
+            raise ValueError(f"evaluation_periods x period must not exceed one day, got "
+                             f"{n} x {period} s")
+        return n
 
-def _rules_of(ctx: _Ctx, raw: Mapping[str, Any], fld: str) -> list[AlarmRule]:
-    if not isinstance(raw, dict):
-        raise ctx.err(fld, f"expected a table, got {raw!r}")
-    unknown = set(raw) - _RULE_KEYS
-    if unknown:
-        raise ctx.err(f"{fld}.{sorted(unknown)[0]}", "unknown key")
-    kind_name = raw.get("kind")
-    if kind_name not in KINDS:
-        raise ctx.err(f"{fld}.kind", f"must be one of {sorted(KINDS)}, got {kind_name!r}")
-    kind = KINDS[kind_name]
-    if kind_name != "metric" and _METRIC_ONLY & set(raw):
-        raise ctx.err(f"{fld}.{sorted(_METRIC_ONLY & set(raw))[0]}", "only for kind 'metric'")
-    ev = _evaluation(ctx, raw, fld, kind)
-    stat = raw.get("statistic", kind.statistic)
-    if kind_name not in ("metric", "api_p95_latency") and "statistic" in raw:
-        raise ctx.err(f"{fld}.statistic", f"fixed to {kind.statistic} for kind {kind_name!r}")
-    try:
-        validate_stat(str(stat))
-    except ValueError as exc:
-        raise ctx.err(f"{fld}.statistic", str(exc)) from None
-    if ev.period % 60:
-        raise ctx.err(f"{fld}.period", "local alarms need a multiple of 60 seconds")
-    desc = raw.get("description", "")
-    if not isinstance(desc, str):
-        raise ctx.err(f"{fld}.description", f"expected a string, got {desc!r}")
-    unit = raw.get("unit", kind.unit)
-    if kind_name == "metric":
-        name = _prefixed(ctx.app.alarm_prefix, ctx.text(raw, "name", fld, None), "")
-        dims = ctx.str_map(raw.get("dimensions", {}), f"{fld}.dimensions")
-        q = MetricQuery(ctx.text(raw, "namespace", fld, None),
-                        ctx.text(raw, "metric_name", fld, None), tuple(sorted(dims.items())),
-                        str(stat), ev.period, ctx.app.id, name,
-                        ctx.text(raw, "metric_name", fld, None))
-        return [AlarmRule(ctx.app.id, name, kind_name, name, ev, q, None, str(unit), desc,
-                          f"{q.namespace} {q.metric_name} {stat}")]
-    available = _resources_of(ctx.app, kind)
-    wanted = raw.get("resources")
-    if wanted is not None:
-        names = [n for n, _ in available]
+    @field_validator("datapoints_to_alarm")
+    @classmethod
+    def _m_of_n(cls, m: int, info: ValidationInfo) -> int:
+        n = info.data.get("evaluation_periods")
+        if n is not None and not 1 <= m <= n:
+            raise ValueError(f"datapoints_to_alarm must be between 1 and evaluation_periods "
+                             f"({n}), got {m}")
+        return m
+
+    @field_validator("resources", mode="before")
+    @classmethod
+    def _the_apps_own(cls, wanted: Any, info: ValidationInfo) -> Any:
+        if wanted is None:
+            return wanted
         if not isinstance(wanted, list) or not all(isinstance(w, str) for w in wanted):
-            raise ctx.err(f"{fld}.resources", f"expected a list of names, got {wanted!r}")
+            raise ValueError(f"expected a list of names, got {wanted!r}")
+        kind_name = info.data.get("kind")
+        if kind_name in (None, "metric"):
+            return wanted
+        kind = KINDS[kind_name]
+        names = [n for n, _ in resources_of(_app(info), kind)]
         for w in wanted:
             if w not in names:
-                raise ctx.err(f"{fld}.resources", f"{w!r} is not one of the app's "
-                              f"{kind.resources}: {names}")
-        available = [(n, r) for n, r in available if n in wanted]
-    suffix = raw.get("suffix", kind.suffix)
-    if not isinstance(suffix, str) or not suffix:
-        raise ctx.err(f"{fld}.suffix", f"expected a non-empty string, got {suffix!r}")
+                raise ValueError(f"{w!r} is not one of the app's {kind.resources}: {names}")
+        return wanted
+
+    @field_validator("suffix")
+    @classmethod
+    def _suffix(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") != "metric" and not value:
+            raise ValueError(f"expected a non-empty string, got {value!r}")
+        return value
+
+    def evaluation(self) -> Evaluation:
+        return Evaluation(threshold=self.threshold, operator=self.comparison, period=self.period,
+                          evaluation_periods=self.evaluation_periods,
+                          datapoints_to_alarm=self.datapoints_to_alarm,
+                          treat_missing_data=self.treat_missing_data)
+
+
+class _Alarms(BaseModel):
+    """The ``[apps.<id>.alarms]`` table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    defaults: StrictBool = True
+    tags: StrMap = Field(default_factory=dict)
+    rules: list[_Rule] = Field(default_factory=list)
+
+
+def _app(info: ValidationInfo) -> App:
+    app = (info.context or {}).get("app")
+    assert isinstance(app, App), "validate alarm rules with context={'app': app}"
+    return app
+
+
+def _alarms_of(rule: _Rule, app: App) -> list[AlarmRule]:
+    """The local alarms of one rule: one for a custom metric, else one per resource."""
+    ev = rule.evaluation()
+    stat = rule.statistic
+    if rule.kind == "metric":
+        name = _prefixed(app.alarm_prefix, str(rule.name), "")
+        q = MetricQuery(str(rule.namespace), str(rule.metric_name),
+                        tuple(sorted((rule.dimensions or {}).items())), stat, ev.period, app.id,
+                        name, str(rule.metric_name))
+        return [AlarmRule(app.id, name, rule.kind, name, ev, q, None, rule.unit,
+                          rule.description, f"{q.namespace} {q.metric_name} {stat}")]
+    kind = KINDS[rule.kind]
+    label = kind.label if rule.kind != "api_p95_latency" else f"{kind.label} {stat}"
     out = []
-    for res_name, res in available:
-        num, den = _measure(kind_name, ctx.app, res, ev.period, str(stat))
-        label = kind.label if kind_name != "api_p95_latency" else f"{kind.label} {stat}"
-        out.append(AlarmRule(ctx.app.id, _prefixed(ctx.app.alarm_prefix, res_name, suffix),
-                             kind_name, res_name, ev, num, den, str(unit), desc,
+    for res_name, res in resources_of(app, kind):
+        if rule.resources is not None and res_name not in rule.resources:
+            continue
+        num, den = measure(rule.kind, app, res, period=ev.period, stat=stat)
+        out.append(AlarmRule(app.id, _prefixed(app.alarm_prefix, res_name, rule.suffix),
+                             rule.kind, res_name, ev, num, den, rule.unit, rule.description,
                              f"{label} of {res_name}"))
     return out
 
 
+def _err(app: App, path: Path | str, fld: str, msg: str) -> AlarmConfigError:
+    where = f"alarms.{fld}" if fld else "alarms"
+    return AlarmConfigError(f"{path}: app {app.id!r}, field {where!r}: {msg}")
+
+
+def _validate(model: type[_M], raw: Any, app: App, path: Path | str, *, at: str = "") -> _M:
+    """``model`` from ``raw``, or :class:`AlarmConfigError` naming ``alarms.<at>.<field>``."""
+    try:
+        return model.model_validate(raw, context={"app": app})
+    except ValidationError as exc:
+        problem = first_problem(exc, unknown_keys=_UNKNOWN_KEYS)
+        fld = ".".join(p for p in (at, problem.path) if p)
+        raise _err(app, path, fld, problem.message) from None
+
+
 def parse_alarms(app: App, path: Path | str = "apps.toml") -> AlarmConfig:
     """The app's alarm selection and local rules; :class:`AlarmConfigError` if malformed."""
-    ctx = _Ctx(path, app)
     raw: Any = app.extra.get("alarms", {})
     if isinstance(raw, list):
         raw = {"rules": raw}
     if not isinstance(raw, dict):
-        raise AlarmConfigError(f"{path}: app {app.id!r}, field 'alarms': expected a table "
-                               f"or an array of tables, got {raw!r}")
-    unknown = set(raw) - _TOP_KEYS
-    if unknown:
-        raise ctx.err(sorted(unknown)[0], "unknown key; expected one of "
-                      f"{sorted(_TOP_KEYS)}")
-    defaults = raw.get("defaults", True)
-    if not isinstance(defaults, bool):
-        raise ctx.err("defaults", f"expected true or false, got {defaults!r}")
-    tags = ctx.str_map(raw["tags"], "tags") if "tags" in raw else {}
-    entries = raw.get("rules", [])
-    if not isinstance(entries, list):
-        raise ctx.err("rules", f"expected an array of tables, got {entries!r}")
-    given = {e.get("kind") for e in entries if isinstance(e, dict)}
-    rules: list[AlarmRule] = []
-    if defaults:
-        for k in DEFAULT_KINDS:
-            if k not in given:
-                rules += _rules_of(ctx, {"kind": k}, f"defaults.{k}")
-    for i, entry in enumerate(entries):
-        rules += _rules_of(ctx, entry, f"rules[{i}]")
+        raise _err(app, path, "", f"expected a table or an array of tables, got {raw!r}")
+    table = _validate(_Alarms, raw, app, path)
+    given = {r.kind for r in table.rules}
+    defaults = [_validate(_Rule, {"kind": k}, app, path, at=f"defaults.{k}")
+                for k in DEFAULT_KINDS if table.defaults and k not in given]
+    rules = [alarm for rule in (*defaults, *table.rules) for alarm in _alarms_of(rule, app)]
     seen: set[str] = set()
     for r in rules:
         if r.name in seen:
-            raise ctx.err("rules", f"two alarms are named {r.name!r}; give one a 'suffix'")
+            raise _err(app, path, "rules", f"two alarms are named {r.name!r}; give one a 'suffix'")
         seen.add(r.name)
-    if not tags and not app.alarm_prefix:
-        raise ctx.err("tags", "the app has an empty alarm_prefix: give alarm tags to select "
-                      "its CloudWatch alarms")
-    return AlarmConfig(app.id, app.alarm_prefix, tags, tuple(rules))
+    if not table.tags and not app.alarm_prefix:
+        raise _err(app, path, "tags", "the app has an empty alarm_prefix: give alarm tags to "
+                   "select its CloudWatch alarms")
+    return AlarmConfig(app.id, app.alarm_prefix, table.tags, tuple(rules))

@@ -1,9 +1,11 @@
 """Where the login gate's settings come from, and the checks that refuse a weak setup.
 
-Order (the environment wins, as for every other setting):
+Order (the environment wins, as for every other setting; the variables arrive as
+:class:`~analytics.core.settings.AuthSettings`, never from ``os.environ`` here):
 
 - cookie: ``AUTH_COOKIE_NAME`` / ``AUTH_COOKIE_KEY`` / ``AUTH_COOKIE_EXPIRY_DAYS``, else
-  secrets.toml ``[auth_cookie] name / key / expiry_days``; expiry defaults to 1 day.
+  secrets.toml ``[auth_cookie] name / key / expiry_days``; expiry defaults to 1 day. The merged
+  values are validated by :class:`CookieSettings`.
 - users: ``AUTH_CREDENTIALS_YAML`` (the YAML text: how the ECS task receives it from Secrets
   Manager), else secrets.toml ``[credentials]``, else the file ``AUTH_CREDENTIALS_FILE``, else
   ``<data dir>/credentials.yaml``.
@@ -27,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
 from analytics.auth.credentials import (
     Credentials,
     CredentialsError,
@@ -38,6 +42,8 @@ from analytics.auth.credentials import (
     random_password,
 )
 from analytics.auth.sso import SsoConfig, SsoConfigError, parse_sso
+from analytics.core.settings import AuthSettings
+from analytics.core.validation import first_problem
 
 DEFAULT_COOKIE_NAME = "central_analytics_auth"
 DEFAULT_EXPIRY_DAYS = 1.0
@@ -59,11 +65,34 @@ class AuthConfigError(ValueError):
     """The sign-in setup is unsafe or incomplete; the message says how to fix it."""
 
 
-@dataclass(frozen=True)
-class CookieSettings:
+class CookieSettings(BaseModel):
+    """The re-login cookie, once the environment and ``[auth_cookie]`` are merged."""
+
+    model_config = ConfigDict(frozen=True)
+
     name: str
-    key: str
+    key: str = Field(repr=False)
     expiry_days: float
+
+    @field_validator("name")
+    @classmethod
+    def _cookie_name(cls, name: str) -> str:
+        if not _COOKIE_NAME.match(name):
+            raise ValueError(f"cookie name {name!r}: use 1-64 characters A-Z a-z 0-9 _ -")
+        return name
+
+    @field_validator("expiry_days", mode="before")
+    @classmethod
+    def _days(cls, raw: Any) -> float:
+        try:
+            days = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"AUTH_COOKIE_EXPIRY_DAYS={raw!r}: expected a number of days "
+                             "(e.g. 1 or 0.5)") from None
+        if not 0 < days <= MAX_EXPIRY_DAYS:
+            raise ValueError(f"AUTH_COOKIE_EXPIRY_DAYS={raw!r}: expected more than 0 and at "
+                             f"most {MAX_EXPIRY_DAYS:g} days")
+        return days
 
 
 @dataclass(frozen=True)
@@ -114,24 +143,16 @@ def _local_cookie_key(data_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def load_cookie(backend: str, data_dir: Path, secrets_: Mapping[str, Any],
-                env: Mapping[str, str]) -> tuple[CookieSettings, list[str]]:
+def _revealed(secret: SecretStr | None) -> str | None:
+    return secret.get_secret_value() if secret is not None else None
+
+
+def load_cookie(backend: str, *, data_dir: Path, secrets_: Mapping[str, Any],
+                auth: AuthSettings) -> tuple[CookieSettings, list[str]]:
     table = secrets_.get("auth_cookie") or {}
     if not isinstance(table, Mapping):
         raise AuthConfigError("[auth_cookie] in secrets.toml must be a table")
-    name = str(env.get("AUTH_COOKIE_NAME") or table.get("name") or DEFAULT_COOKIE_NAME)
-    if not _COOKIE_NAME.match(name):
-        raise AuthConfigError(f"cookie name {name!r}: use 1-64 characters A-Z a-z 0-9 _ -")
-    raw_exp = env.get("AUTH_COOKIE_EXPIRY_DAYS") or table.get("expiry_days") or DEFAULT_EXPIRY_DAYS
-    try:
-        expiry = float(raw_exp)
-    except (TypeError, ValueError) as exc:
-        raise AuthConfigError(f"AUTH_COOKIE_EXPIRY_DAYS={raw_exp!r}: expected a number of days "
-                              "(e.g. 1 or 0.5)") from exc
-    if not 0 < expiry <= MAX_EXPIRY_DAYS:
-        raise AuthConfigError(f"AUTH_COOKIE_EXPIRY_DAYS={raw_exp!r}: expected more than 0 and "
-                              f"at most {MAX_EXPIRY_DAYS:g} days")
-    key = env.get("AUTH_COOKIE_KEY") or table.get("key")
+    key = _revealed(auth.cookie_key) or table.get("key")
     warnings: list[str] = []
     if backend == "aws":
         check_cookie_key(key)
@@ -140,7 +161,15 @@ def load_cookie(backend: str, data_dir: Path, secrets_: Mapping[str, Any],
     elif cookie_key_problem(key):
         warnings.append(f"weak cookie key on the local backend ({cookie_key_problem(key)}); "
                         "the aws backend would refuse it")
-    return CookieSettings(name, str(key).strip(), expiry), warnings
+    try:
+        cookie = CookieSettings.model_validate({
+            "name": str(auth.cookie_name or table.get("name") or DEFAULT_COOKIE_NAME),
+            "key": str(key).strip(),
+            "expiry_days": auth.cookie_expiry_days or table.get("expiry_days")
+            or DEFAULT_EXPIRY_DAYS})
+    except ValidationError as exc:
+        raise AuthConfigError(first_problem(exc).message) from None
+    return cookie, warnings
 
 
 _bootstrap_lock = threading.Lock()
@@ -186,19 +215,20 @@ def bootstrap_local_admin(path: Path, out: TextIO | None = None) -> bool:
     return True
 
 
-def default_credentials_path(data_dir: Path, env: Mapping[str, str]) -> Path:
-    return Path(env.get("AUTH_CREDENTIALS_FILE") or data_dir / "credentials.yaml")
+def default_credentials_path(data_dir: Path, auth: AuthSettings) -> Path:
+    """``AUTH_CREDENTIALS_FILE``, else ``<data dir>/credentials.yaml`` (the CLI edits the same)."""
+    return auth.credentials_file or data_dir / "credentials.yaml"
 
 
-def load_credentials(backend: str, data_dir: Path, secrets_: Mapping[str, Any],
-                     env: Mapping[str, str], out: TextIO | None = None) -> Credentials:
-    text = env.get("AUTH_CREDENTIALS_YAML")
+def load_credentials(backend: str, *, data_dir: Path, secrets_: Mapping[str, Any],
+                     auth: AuthSettings, out: TextIO | None = None) -> Credentials:
+    text = _revealed(auth.credentials_yaml)
     if text and text.strip():
         return parse_yaml(text, "AUTH_CREDENTIALS_YAML")
     if secrets_.get("credentials"):
         return parse_credentials(secrets_["credentials"], "secrets.toml [credentials]")
-    path = default_credentials_path(data_dir, env)
-    if env.get("AUTH_CREDENTIALS_FILE") and not path.is_file():
+    path = default_credentials_path(data_dir, auth)
+    if auth.credentials_file is not None and not path.is_file():
         raise AuthConfigError(f"AUTH_CREDENTIALS_FILE={path}: no such file")
     if path.is_file():
         return load_file(path)
@@ -208,15 +238,20 @@ def load_credentials(backend: str, data_dir: Path, secrets_: Mapping[str, Any],
     return Credentials({}, "(none)")
 
 
-def load_auth_config(backend: str, data_dir: Path, secrets_: Mapping[str, Any] | None = None,
-                     env: Mapping[str, str] | None = None,
+def load_auth_config(backend: str, *, data_dir: Path,
+                     secrets_: Mapping[str, Any] | None = None,
+                     auth: AuthSettings | None = None,
                      out: TextIO | None = None) -> AuthConfig:
-    """Everything the gate needs; raises :class:`AuthConfigError` with a fix-it message."""
-    env = dict(os.environ if env is None else env)
+    """Everything the gate needs; raises :class:`AuthConfigError` with a fix-it message.
+
+    ``auth`` holds the ``AUTH_*`` variables (``settings.auth``); None means none are set.
+    """
+    if auth is None:
+        auth = AuthSettings()
     secrets_ = dict(secrets_ or {})
-    cookie, warnings = load_cookie(backend, data_dir, secrets_, env)
+    cookie, warnings = load_cookie(backend, data_dir=data_dir, secrets_=secrets_, auth=auth)
     try:
-        creds = load_credentials(backend, data_dir, secrets_, env, out)
+        creds = load_credentials(backend, data_dir=data_dir, secrets_=secrets_, auth=auth, out=out)
         sso = parse_sso(secrets_)
     except (CredentialsError, SsoConfigError) as exc:
         raise AuthConfigError(str(exc)) from exc

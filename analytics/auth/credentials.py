@@ -33,12 +33,23 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import bcrypt
 import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from analytics.core.access import ROLES
+from analytics.core.validation import first_problem
 
 ALL_APPS = "*"
 BCRYPT_ROUNDS = 12
@@ -159,54 +170,101 @@ def random_password() -> str:
     return secrets.token_urlsafe(24)
 
 
-def parse_apps(raw: Any, where: str) -> tuple[str, ...] | None:
-    """``["*"]`` / ``"*"`` -> None (every app); a list of ids -> tuple; anything else errors."""
+def _apps(raw: Any) -> tuple[str, ...] | None:
     if raw is None:
         return ()
     if isinstance(raw, str):
         raw = [p.strip() for p in raw.split(",") if p.strip()]
     if not isinstance(raw, list | tuple) or not all(isinstance(a, str) for a in raw):
-        raise CredentialsError(f"{where}: 'apps' must be a list of app ids or \"*\"")
+        raise ValueError("'apps' must be a list of app ids or \"*\"")
     if ALL_APPS in raw:
         return None
     return tuple(dict.fromkeys(a.strip() for a in raw if a.strip()))
 
 
-def _role(raw: Any, where: str) -> str:
+def parse_apps(raw: Any, where: str) -> tuple[str, ...] | None:
+    """``["*"]`` / ``"*"`` -> None (every app); a list of ids -> tuple; anything else errors."""
+    try:
+        return _apps(raw)
+    except ValueError as exc:
+        raise CredentialsError(f"{where}: {exc}") from None
+
+
+def _role(raw: Any) -> str:
     roles = [raw] if isinstance(raw, str) else raw
     if roles is None:
         return "viewer"
     if not isinstance(roles, list | tuple) or not all(isinstance(r, str) for r in roles):
-        raise CredentialsError(f"{where}: 'roles' must be a list such as [viewer]")
+        raise ValueError("'roles' must be a list such as [viewer]")
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        raise CredentialsError(f"{where}: unknown role {unknown[0]!r}, expected one of {ROLES}")
+        raise ValueError(f"unknown role {unknown[0]!r}, expected one of {ROLES}")
     return "admin" if "admin" in roles else "viewer"
+
+
+def _text(raw: Any) -> str:
+    return "" if raw is None else str(raw)
+
+
+class _Entry(BaseModel):
+    """One user in the file's layout; the aliases are the file's keys.
+
+    Unknown keys are ignored: streamlit-authenticator keeps its own (``failed_login_attempts``,
+    ``logged_in``) next to ours. Validated with ``context={"username": ...}`` for the hint.
+    """
+
+    model_config = ConfigDict(extra="ignore", validate_default=True)
+
+    password_hash: str = Field(default="", validation_alias="password")
+    name: Annotated[str, BeforeValidator(_text)] = ""
+    email: Annotated[str, BeforeValidator(_text)] = ""
+    role: Annotated[str, BeforeValidator(_role)] = Field("viewer", validation_alias="roles")
+    apps: Annotated[tuple[str, ...] | None, BeforeValidator(_apps)] = ()
+
+    @field_validator("password_hash", mode="before")
+    @classmethod
+    def _bcrypt_only(cls, value: Any, info: ValidationInfo) -> str:
+        if not isinstance(value, str) or not _BCRYPT.match(value):
+            user = (info.context or {}).get("username", "<name>")
+            raise ValueError("'password' must be a bcrypt hash ($2b$...); set one with "
+                             f"`python -m analytics.cli.users passwd {user}`")
+        return value
+
+    @model_validator(mode="after")
+    def _admins_see_every_app_by_default(self) -> _Entry:
+        if "apps" not in self.model_fields_set and self.role == "admin":
+            self.apps = None
+        return self
+
+
+class _UsersFile(BaseModel):
+    """The top level; other keys (streamlit-authenticator's ``cookie`` …) are ignored."""
+
+    usernames: dict[Any, Any] = Field(default_factory=dict)
 
 
 def parse_credentials(data: Any, source: str) -> Credentials:
     """Validate the mapping (``{usernames: {...}}``, optionally under ``credentials:``)."""
     if isinstance(data, Mapping) and "credentials" in data and "usernames" not in data:
         data = data["credentials"]
-    if not isinstance(data, Mapping) or not isinstance(data.get("usernames", {}), Mapping):
-        raise CredentialsError(f"{source}: expected a mapping with a 'usernames' table")
+    try:
+        users_file = _UsersFile.model_validate(dict(data) if isinstance(data, Mapping) else data)
+    except ValidationError:
+        raise CredentialsError(f"{source}: expected a mapping with a 'usernames' table") from None
     users: dict[str, User] = {}
-    for raw_name, entry in (data.get("usernames") or {}).items():
+    for raw_name, raw_entry in users_file.usernames.items():
         where = f"{source}: user {raw_name!r}"
         name = validate_username(str(raw_name))
         if name in users:
             raise CredentialsError(f"{where}: listed twice (usernames are case-insensitive)")
-        if not isinstance(entry, Mapping):
-            raise CredentialsError(f"{where}: expected a table of fields")
-        pw = entry.get("password")
-        if not isinstance(pw, str) or not _BCRYPT.match(pw):
-            raise CredentialsError(
-                f"{where}: 'password' must be a bcrypt hash ($2b$...); set one with "
-                f"`python -m analytics.cli.users passwd {name}`")
-        role = _role(entry.get("roles"), where)
-        apps = parse_apps(entry.get("apps", [ALL_APPS] if role == "admin" else None), where)
-        users[name] = User(name, pw, str(entry.get("name") or name), str(entry.get("email") or ""),
-                           role, apps)
+        try:
+            entry = _Entry.model_validate(
+                dict(raw_entry) if isinstance(raw_entry, Mapping) else raw_entry,
+                context={"username": name})
+        except ValidationError as exc:
+            raise CredentialsError(f"{where}: {first_problem(exc).message}") from None
+        users[name] = User(name, entry.password_hash, entry.name or name, entry.email,
+                           entry.role, entry.apps)
     return Credentials(users, source)
 
 

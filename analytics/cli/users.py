@@ -2,9 +2,9 @@
 
 The file is YAML with bcrypt hashes (layout in :mod:`analytics.auth.credentials`). By default it
 is ``$AUTH_CREDENTIALS_FILE`` or ``<data dir>/credentials.yaml`` — the file the local backend
-reads. For the aws backend the users travel in Secrets Manager as the ``AUTH_CREDENTIALS_YAML``
-value; ``--env`` edits that text instead and prints the new YAML on stdout, ready for
-``aws secretsmanager put-secret-value``.
+reads, found through the same settings. For the aws backend the users travel in Secrets Manager
+as the ``AUTH_CREDENTIALS_YAML`` value; ``--env`` edits that text instead and prints the new
+YAML on stdout, ready for ``aws secretsmanager put-secret-value``.
 
 Passwords are never arguments (they would sit in the shell history and in ``ps``): they are
 prompted for, read from stdin with ``--password-stdin``, or generated with ``--generate`` and
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from analytics.auth.config import default_credentials_path
 from analytics.auth.credentials import (
     ALL_APPS,
     Credentials,
@@ -36,21 +36,9 @@ from analytics.auth.credentials import (
     validate_username,
 )
 from analytics.core.catalog import CatalogError, load_catalog
-from analytics.core.settings import ROOT, SettingsError, read_secrets
+from analytics.core.settings import Settings, SettingsError, load_settings
 
 ENV_YAML = "AUTH_CREDENTIALS_YAML"
-
-
-def default_path(env: Mapping[str, str]) -> Path:
-    """``AUTH_CREDENTIALS_FILE``, else ``<ANALYTICS_DATA_DIR>/credentials.yaml`` (as the app)."""
-    if env.get("AUTH_CREDENTIALS_FILE"):
-        return Path(env["AUTH_CREDENTIALS_FILE"])
-    try:
-        table = read_secrets().get("analytics", {})
-    except SettingsError:
-        table = {}
-    merged = {**{k: str(v) for k, v in dict(table).items()}, **env}
-    return Path(merged.get("ANALYTICS_DATA_DIR", str(ROOT / ".data"))) / "credentials.yaml"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,7 +91,7 @@ def _read_password(args: argparse.Namespace, stdin: TextIO, stderr: TextIO) -> s
     return password
 
 
-def _apps(raw: str | None, role: str, env: Mapping[str, str]) -> tuple[str, ...] | None:
+def _apps(raw: str | None, role: str, catalog: Path) -> tuple[str, ...] | None:
     if raw is None:
         if role == "admin":
             return None
@@ -114,7 +102,7 @@ def _apps(raw: str | None, role: str, env: Mapping[str, str]) -> tuple[str, ...]
     if not apps:
         raise CredentialsError('--apps is empty: give app ids or "*"')
     try:
-        known = load_catalog(env.get("ANALYTICS_CATALOG", str(ROOT / "apps.toml"))).ids()
+        known = load_catalog(catalog).ids()
     except CatalogError as exc:
         raise CredentialsError(f"cannot check --apps against the catalog: {exc}") from exc
     unknown = [a for a in apps if a not in known]
@@ -123,7 +111,7 @@ def _apps(raw: str | None, role: str, env: Mapping[str, str]) -> tuple[str, ...]
     return apps
 
 
-def _run(args: argparse.Namespace, creds: Credentials, env: Mapping[str, str],
+def _run(args: argparse.Namespace, creds: Credentials, settings: Settings,
          stdin: TextIO, stdout: TextIO, stderr: TextIO) -> Credentials | None:
     """Apply the command; returns the credentials to save (None: nothing changed)."""
     if args.command == "list":
@@ -141,7 +129,7 @@ def _run(args: argparse.Namespace, creds: Credentials, env: Mapping[str, str],
     if args.command == "add":
         if user is not None:
             raise CredentialsError(f"user {name!r} exists; use `passwd` to change the password")
-        apps = _apps(args.apps, args.role, env)
+        apps = _apps(args.apps, args.role, settings.catalog_path)
         password = _read_password(args, stdin, stderr)
         new = User(name, hash_password(password), args.name or name, args.email, args.role, apps)
         stderr.write(f"added {name} ({args.role}, apps: "
@@ -161,20 +149,23 @@ def _run(args: argparse.Namespace, creds: Credentials, env: Mapping[str, str],
     return creds.without(name)
 
 
-def main(argv: Sequence[str] | None = None, *, env: Mapping[str, str] | None = None,
+def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None,
          stdin: TextIO | None = None, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
-    env = dict(os.environ if env is None else env)
+    """Run one command; ``settings`` default to :func:`load_settings` (the environment)."""
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
     args = _parser().parse_args(argv)
     try:
+        if settings is None:
+            settings = load_settings()
         if args.env:
-            creds = parse_yaml(env.get(ENV_YAML, ""), ENV_YAML)
+            text = settings.auth.credentials_yaml
+            creds = parse_yaml(text.get_secret_value() if text else "", ENV_YAML)
         else:
-            path = args.file or default_path(env)
+            path = args.file or default_credentials_path(settings.data_dir, settings.auth)
             creds = load_file(path) if path.is_file() else Credentials({}, str(path))
-        changed = _run(args, creds, env, stdin, stdout, stderr)
-    except CredentialsError as exc:
+        changed = _run(args, creds, settings, stdin, stdout, stderr)
+    except (CredentialsError, SettingsError) as exc:
         stderr.write(f"error: {exc}\n")
         return 1
     if changed is not None:

@@ -2,41 +2,101 @@
 
 The catalog is validated strictly at start-up, because a typo in a resource name would otherwise
 show up much later as a silently empty chart. Every error names the file, the app and the field.
+The models are frozen (apps are dict keys and cache keys): derive a changed app with
+``app.model_copy(update=...)``. Stdlib and pydantic only, because the CDK app imports this module.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from analytics.core.validation import Number, Text, first_problem
 
 APP_ID_RE = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
 API_KINDS = ("http", "rest")
+_RESOURCE_KEYS = ("apis", "lambdas", "dynamodb_tables", "rds_instances", "s3_buckets")
+#: App fields that are not keys of an ``[apps.<id>]`` table (the id is the table's name).
+_NOT_IN_FILE = ("id", "extra")
 
 
 class CatalogError(ValueError):
     """The catalog file is missing or malformed; the message says where."""
 
 
-@dataclass(frozen=True)
-class Api:
-    """An API Gateway API. HTTP APIs are keyed by ``ApiId``, REST APIs by ``ApiName``."""
+def _list(what: str) -> BeforeValidator:
+    def check(value: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"expected a list of {what}, got {value!r}")
+        return value
+    return BeforeValidator(check)
 
-    id: str
-    name: str
+
+def _unique(names: tuple[str, ...]) -> tuple[str, ...]:
+    if len(set(names)) != len(names):
+        raise ValueError("contains duplicates")
+    return names
+
+
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError(f"must be > 0, got {value:g}")
+    return value
+
+
+Names = Annotated[tuple[Text, ...], _list("names"), AfterValidator(_unique)]
+Positive = Annotated[Number, AfterValidator(_positive)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Api(_Frozen):
+    """An API Gateway API. HTTP APIs are keyed by ``ApiId``, REST APIs by ``ApiName``+stage."""
+
+    id: Text
+    name: Text
     kind: str = "http"
-    stage: str = "$default"
+    stage: Text = "$default"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stage_of_kind(cls, data: Any) -> Any:
+        """A REST API has no ``$default`` stage; ``prod`` is what its console proposes."""
+        if isinstance(data, dict) and "stage" not in data and data.get("kind") == "rest":
+            return {**data, "stage": "prod"}
+        return data
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in API_KINDS:
+            raise ValueError(f"must be one of {API_KINDS}, got {kind!r}")
+        return kind
 
 
-@dataclass(frozen=True)
-class Resources:
-    apis: tuple[Api, ...] = ()
-    lambdas: tuple[str, ...] = ()
-    dynamodb_tables: tuple[str, ...] = ()
-    rds_instances: tuple[str, ...] = ()
-    s3_buckets: tuple[str, ...] = ()
+class Resources(_Frozen):
+    """Empty lists mean "discover by the ``Application`` tag" on the aws backend."""
+
+    apis: Annotated[tuple[Api, ...], _list("tables")] = ()
+    lambdas: Names = ()
+    dynamodb_tables: Names = ()
+    rds_instances: Names = ()
+    s3_buckets: Names = ()
 
     @property
     def empty(self) -> bool:
@@ -46,23 +106,50 @@ class Resources:
         )
 
 
-@dataclass(frozen=True)
-class App:
+class App(_Frozen):
+    """One application. ``extra`` keeps its raw ``alarms`` table for :mod:`analytics.alarms`,
+    which validates it with its own error type; it takes no part in equality or hashing."""
+
     id: str
-    display_name: str
-    cost_tag: str
-    namespace: str
-    resources: Resources
-    slo_p95_ms: float = 200.0
-    monthly_budget_usd: float | None = None
-    mau_metric: str = "ActiveUsers"
+    display_name: Text
+    cost_tag: Text
+    namespace: Text
+    resources: Resources = Field(default_factory=Resources)
+    slo_p95_ms: Positive = 200.0
+    monthly_budget_usd: Positive | None = None
+    mau_metric: Text = "ActiveUsers"
     alarm_prefix: str = ""
-    weight: float = 1.0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    weight: Positive = 1.0
+    extra: dict[str, Any] = Field(default_factory=dict, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_from_id(cls, data: Any) -> Any:
+        """Names default to the id: most apps are tagged and namespaced by it."""
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            app_id = data["id"]
+            return {"display_name": app_id, "cost_tag": app_id,
+                    "namespace": f"Application/{app_id}", "alarm_prefix": f"{app_id}-", **data}
+        return data
+
+    @field_validator("id")
+    @classmethod
+    def _valid_id(cls, app_id: str) -> str:
+        if not APP_ID_RE.match(app_id):
+            raise ValueError("must be lowercase letters, digits and dashes")
+        return app_id
+
+    def _identity(self) -> tuple[Any, ...]:
+        return tuple(v for k, v in self.__dict__.items() if k != "extra")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, App) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
 
 
-@dataclass(frozen=True)
-class Catalog:
+class Catalog(_Frozen):
     apps: tuple[App, ...]
     path: Path
 
@@ -83,11 +170,7 @@ class Catalog:
         return [a for a in self.apps if a.id in allowed]
 
 
-_KNOWN_APP_KEYS = {
-    "display_name", "cost_tag", "namespace", "slo_p95_ms", "monthly_budget_usd", "mau_metric",
-    "alarm_prefix", "weight", "resources", "alarms",
-}
-_RESOURCE_KEYS = ("apis", "lambdas", "dynamodb_tables", "rds_instances", "s3_buckets")
+_UNKNOWN_KEYS = {"resources": f"unknown resource kind; expected one of {_RESOURCE_KEYS}"}
 
 
 def _err(path: Path, app: str | None, fld: str, msg: str) -> CatalogError:
@@ -95,73 +178,19 @@ def _err(path: Path, app: str | None, fld: str, msg: str) -> CatalogError:
     return CatalogError(f"{where}: {msg}")
 
 
-def _str(path: Path, app: str, fld: str, value: Any, *, allow_empty: bool = False) -> str:
-    if not isinstance(value, str) or (not allow_empty and not value.strip()):
-        raise _err(path, app, fld, f"expected a non-empty string, got {value!r}")
-    return value
-
-
-def _num(path: Path, app: str, fld: str, value: Any, *, positive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _err(path, app, fld, f"expected a number, got {value!r}")
-    if positive and value <= 0:
-        raise _err(path, app, fld, f"must be > 0, got {value!r}")
-    return float(value)
-
-
-def _str_list(path: Path, app: str, fld: str, value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise _err(path, app, fld, f"expected a list of names, got {value!r}")
-    out = tuple(_str(path, app, f"{fld}[{i}]", v) for i, v in enumerate(value))
-    if len(set(out)) != len(out):
-        raise _err(path, app, fld, "contains duplicates")
-    return out
-
-
-def _apis(path: Path, app: str, value: Any) -> tuple[Api, ...]:
-    if not isinstance(value, list):
-        raise _err(path, app, "resources.apis", f"expected a list of tables, got {value!r}")
-    apis = []
-    for i, raw in enumerate(value):
-        fld = f"resources.apis[{i}]"
-        if not isinstance(raw, dict):
-            raise _err(path, app, fld, f"expected {{id, name, kind}}, got {raw!r}")
-        unknown = set(raw) - {"id", "name", "kind", "stage"}
-        if unknown:
-            raise _err(path, app, f"{fld}.{sorted(unknown)[0]}", "unknown key")
-        kind = raw.get("kind", "http")
-        if kind not in API_KINDS:
-            raise _err(path, app, f"{fld}.kind", f"must be one of {API_KINDS}, got {kind!r}")
-        apis.append(
-            Api(
-                id=_str(path, app, f"{fld}.id", raw.get("id")),
-                name=_str(path, app, f"{fld}.name", raw.get("name")),
-                kind=kind,
-                stage=_str(path, app, f"{fld}.stage",
-                           raw.get("stage", "$default" if kind == "http" else "prod")),
-            )
-        )
-    return tuple(apis)
-
-
-def _resources(path: Path, app: str, raw: Any) -> Resources:
-    if raw is None:
-        return Resources()
+def _app(path: Path, app_id: str, raw: Any) -> App:
     if not isinstance(raw, dict):
-        raise _err(path, app, "resources", f"expected a table, got {raw!r}")
-    unknown = set(raw) - set(_RESOURCE_KEYS)
-    if unknown:
-        raise _err(path, app, f"resources.{sorted(unknown)[0]}",
-                   f"unknown resource kind; expected one of {_RESOURCE_KEYS}")
-    return Resources(
-        apis=_apis(path, app, raw.get("apis", [])),
-        lambdas=_str_list(path, app, "resources.lambdas", raw.get("lambdas", [])),
-        dynamodb_tables=_str_list(path, app, "resources.dynamodb_tables",
-                                  raw.get("dynamodb_tables", [])),
-        rds_instances=_str_list(path, app, "resources.rds_instances",
-                                raw.get("rds_instances", [])),
-        s3_buckets=_str_list(path, app, "resources.s3_buckets", raw.get("s3_buckets", [])),
-    )
+        raise _err(path, app_id, "apps", "expected a table")
+    reserved = sorted(set(raw) & set(_NOT_IN_FILE))
+    if reserved:
+        raise _err(path, app_id, reserved[0], "unknown key")
+    fields = {k: v for k, v in raw.items() if k != "alarms"}
+    try:
+        return App.model_validate({**fields, "id": app_id,
+                                   "extra": {"alarms": raw["alarms"]} if "alarms" in raw else {}})
+    except ValidationError as exc:
+        problem = first_problem(exc, unknown_keys=_UNKNOWN_KEYS)
+        raise _err(path, app_id, problem.path or "apps", problem.message) from None
 
 
 def parse_catalog(data: dict[str, Any], path: Path) -> Catalog:
@@ -169,35 +198,8 @@ def parse_catalog(data: dict[str, Any], path: Path) -> Catalog:
     apps_raw = data.get("apps")
     if not isinstance(apps_raw, dict) or not apps_raw:
         raise _err(path, None, "apps", "expected at least one [apps.<id>] table")
-    apps = []
-    for app_id, raw in apps_raw.items():
-        if not APP_ID_RE.match(app_id):
-            raise _err(path, app_id, "id", "must be lowercase letters, digits and dashes")
-        if not isinstance(raw, dict):
-            raise _err(path, app_id, "apps", "expected a table")
-        unknown = set(raw) - _KNOWN_APP_KEYS
-        if unknown:
-            raise _err(path, app_id, sorted(unknown)[0], "unknown key")
-        budget = raw.get("monthly_budget_usd")
-        apps.append(
-            App(
-                id=app_id,
-                display_name=_str(path, app_id, "display_name", raw.get("display_name", app_id)),
-                cost_tag=_str(path, app_id, "cost_tag", raw.get("cost_tag", app_id)),
-                namespace=_str(path, app_id, "namespace",
-                               raw.get("namespace", f"Application/{app_id}")),
-                resources=_resources(path, app_id, raw.get("resources")),
-                slo_p95_ms=_num(path, app_id, "slo_p95_ms", raw.get("slo_p95_ms", 200)),
-                monthly_budget_usd=None if budget is None
-                else _num(path, app_id, "monthly_budget_usd", budget),
-                mau_metric=_str(path, app_id, "mau_metric", raw.get("mau_metric", "ActiveUsers")),
-                alarm_prefix=_str(path, app_id, "alarm_prefix",
-                                  raw.get("alarm_prefix", f"{app_id}-"), allow_empty=True),
-                weight=_num(path, app_id, "weight", raw.get("weight", 1.0)),
-                extra={"alarms": raw.get("alarms")} if "alarms" in raw else {},
-            )
-        )
-    return Catalog(apps=tuple(apps), path=path)
+    return Catalog(apps=tuple(_app(path, app_id, raw) for app_id, raw in apps_raw.items()),
+                   path=path)
 
 
 def load_catalog(path: str | Path) -> Catalog:

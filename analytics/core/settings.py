@@ -1,8 +1,10 @@
-"""Typed settings from the environment and ``.streamlit/secrets.toml``.
+"""Typed settings from the environment and ``.streamlit/secrets.toml``: the one reader of both.
 
-The environment wins over secrets.toml so a container can override a baked-in file. Nothing here
-imports streamlit: secrets.toml is read with :mod:`tomllib`, which lets the data layer, the CLI
-tools and the tests share exactly the same configuration rules as the running dashboard.
+The environment wins over secrets.toml's ``[analytics]`` table, so a container can override a
+baked-in file; a variable set to an empty string counts as unset. Every module takes what it
+needs from :class:`Settings` instead of reading ``os.environ`` itself, so the tests can inject
+one mapping. Nothing here imports streamlit: secrets.toml is read with :mod:`tomllib`, which
+lets the data layer, the CLI tools and the tests share the dashboard's configuration rules.
 """
 
 from __future__ import annotations
@@ -10,38 +12,155 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+
+from analytics.core.validation import first_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKENDS = ("local", "aws")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(ValueError):
     """A setting is missing or invalid; the message says which and how to fix it."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    backend: str
-    catalog_path: Path
-    data_dir: Path
-    duckdb_path: Path
-    region: str | None = None
-    endpoint_url: str | None = None
-    metrics_table: str = "central-analytics-metrics"
-    connect_timeout: float = 3.0
-    read_timeout: float = 10.0
-    max_attempts: int = 3
-    logs_query_timeout_s: float = 20.0
-    simulator_seed: int = 7
-    simulator_live: bool = True
-    simulator_tick_s: float = 5.0
-    history_days: int = 14
-    ingest_port: int = 8787
-    ingest_enabled: bool = True
-    secrets: Mapping[str, Any] = field(default_factory=dict, repr=False)
+def _bool(raw: Any) -> bool:
+    v = str(raw).strip().lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _int(raw: Any) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("expected an integer") from None
+
+
+def _float(raw: Any) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError("expected a number") from None
+
+
+def _one_of(choices: tuple[str, ...], *, upper: bool = False) -> BeforeValidator:
+    def check(raw: Any) -> str:
+        v = str(raw).strip()
+        v = v.upper() if upper else v.lower()
+        if v not in choices:
+            raise ValueError(f"expected one of {choices}")
+        return v
+    return BeforeValidator(check)
+
+
+def _stripped(raw: Any) -> Any:
+    return raw.strip() if isinstance(raw, str) else raw
+
+
+#: Variables arrive as text (secrets.toml values are turned into text too): parse them here.
+EnvBool = Annotated[bool, BeforeValidator(_bool)]
+EnvInt = Annotated[int, BeforeValidator(_int)]
+EnvFloat = Annotated[float, BeforeValidator(_float)]
+Secret = Annotated[SecretStr, BeforeValidator(_stripped)]
+
+
+class AuthSettings(BaseModel):
+    """The sign-in variables, as given. Not judged here: the cookie values still meet
+    secrets.toml's ``[auth_cookie]`` table (in Streamlit's secrets, which the login page reads
+    per run) in :mod:`analytics.auth.config`, which validates the merged result."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    cookie_name: str | None = Field(default=None, validation_alias="AUTH_COOKIE_NAME")
+    cookie_key: Secret | None = Field(default=None, validation_alias="AUTH_COOKIE_KEY")
+    cookie_expiry_days: str | None = Field(default=None, validation_alias="AUTH_COOKIE_EXPIRY_DAYS")
+    credentials_yaml: SecretStr | None = Field(default=None,
+                                               validation_alias="AUTH_CREDENTIALS_YAML")
+    credentials_file: Path | None = Field(default=None, validation_alias="AUTH_CREDENTIALS_FILE")
+
+
+class Settings(BaseModel):
+    """Every setting, validated from the variables named by each field's alias."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    backend: Annotated[str, _one_of(BACKENDS)] = Field(validation_alias="ANALYTICS_BACKEND")
+    catalog_path: Path = Field(default=ROOT / "apps.toml", validation_alias="ANALYTICS_CATALOG")
+    data_dir: Path = Field(default=ROOT / ".data", validation_alias="ANALYTICS_DATA_DIR")
+    duckdb_path: Path = Field(validation_alias="ANALYTICS_DUCKDB")
+    region: str | None = Field(
+        default=None, validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+    endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+    metrics_table: str = Field(default="central-analytics-metrics",
+                               validation_alias="METRICS_TABLE")
+    connect_timeout: EnvFloat = Field(default=3.0, validation_alias="AWS_CONNECT_TIMEOUT")
+    read_timeout: EnvFloat = Field(default=10.0, validation_alias="AWS_READ_TIMEOUT")
+    max_attempts: EnvInt = Field(default=3, validation_alias="AWS_MAX_ATTEMPTS")
+    logs_query_timeout_s: EnvFloat = Field(default=20.0, validation_alias="LOGS_QUERY_TIMEOUT_S")
+    simulator_seed: EnvInt = Field(default=7, validation_alias="SIMULATOR_SEED")
+    simulator_live: EnvBool = Field(default=True, validation_alias="SIMULATOR_LIVE")
+    simulator_tick_s: EnvFloat = Field(default=5.0, validation_alias="SIMULATOR_TICK_S")
+    history_days: EnvInt = Field(default=14, validation_alias="SIMULATOR_HISTORY_DAYS")
+    ingest_port: EnvInt = Field(default=8787, validation_alias="INGEST_PORT")
+    ingest_enabled: EnvBool = Field(default=True, validation_alias="INGEST_ENABLED")
+    #: The local ingest endpoint's bearer token; None: a random one kept in the data dir.
+    ingest_token: Secret | None = Field(default=None, validation_alias="INGEST_TOKEN")
+    #: The Lambda logger's level in the local endpoint (one JSON line per request at INFO).
+    ingest_log_level: Annotated[str, _one_of(LOG_LEVELS, upper=True)] = Field(
+        default="WARNING", validation_alias="INGEST_LOG_LEVEL")
+    dashboard_port: EnvInt = Field(default=8501, validation_alias="DASHBOARD_PORT")
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    secrets: Mapping[str, Any] = Field(default_factory=dict, repr=False)
+    #: The variables above that the environment set (the others came from secrets.toml or
+    #: are defaults), so a message can tell the operator which one to edit.
+    from_env: frozenset[str] = Field(default_factory=frozenset, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_defaults(cls, data: Any) -> Any:
+        """The defaults that depend on other variables: the backend and the DuckDB file."""
+        if not isinstance(data, dict):
+            return data
+        backend = "aws" if aws_configured(data) else "local"
+        data_dir = data.get("ANALYTICS_DATA_DIR", ROOT / ".data")
+        return {"ANALYTICS_BACKEND": backend,
+                "ANALYTICS_DUCKDB": Path(data_dir) / "analytics.duckdb", **data}
+
+    @model_validator(mode="after")
+    def _aws_needs_a_region(self) -> Settings:
+        if self.backend == "aws" and not self.region:
+            raise ValueError("ANALYTICS_BACKEND=aws needs AWS_REGION (e.g. AWS_REGION=us-east-1)")
+        return self
+
+
+def _variables(*models: type[BaseModel]) -> frozenset[str]:
+    names: set[str] = set()
+    for model in models:
+        for info in model.model_fields.values():
+            alias = info.validation_alias
+            choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+            names.update(c for c in choices if isinstance(c, str))
+    return frozenset(names)
+
+
+VARIABLES = _variables(Settings, AuthSettings)
 
 
 def read_secrets(path: Path | None = None) -> dict[str, Any]:
@@ -55,7 +174,7 @@ def read_secrets(path: Path | None = None) -> dict[str, Any]:
         raise SettingsError(f"{p}: not valid TOML: {exc}") from exc
 
 
-def aws_configured(env: Mapping[str, str]) -> bool:
+def aws_configured(env: Mapping[str, Any]) -> bool:
     """True when a region and some credential source are configured in the environment."""
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     creds = any(
@@ -68,70 +187,30 @@ def aws_configured(env: Mapping[str, str]) -> bool:
     return bool(region and creds)
 
 
-def _bool(name: str, raw: str) -> bool:
-    v = raw.strip().lower()
-    if v in ("1", "true", "yes", "on"):
-        return True
-    if v in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name}={raw!r}: expected true or false")
+def _given(values: Mapping[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in values.items() if str(v).strip()}
 
 
-def _int(name: str, raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r}: expected an integer") from exc
-
-
-def _float(name: str, raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name}={raw!r}: expected a number") from exc
-
-
-def load_settings(
-    env: Mapping[str, str] | None = None, secrets: Mapping[str, Any] | None = None
-) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None, *,
+                  secrets: Mapping[str, Any] | None = None) -> Settings:
     """Build :class:`Settings` from ``env`` (default ``os.environ``) and secrets.toml.
 
     Keys in secrets.toml's ``[analytics]`` table use the same names as the variables
-    (``ANALYTICS_BACKEND`` …); the environment takes precedence.
+    (``ANALYTICS_BACKEND`` …); the environment takes precedence. ``INGEST_TOKEN`` may also sit
+    at the top level of secrets.toml, where Streamlit's documentation puts secrets.
     """
-    env = dict(os.environ if env is None else env)
+    env = _given(os.environ if env is None else env)
     secrets = read_secrets() if secrets is None else dict(secrets)
-    merged: dict[str, str] = {k: str(v) for k, v in dict(secrets.get("analytics", {})).items()}
-    merged.update(env)
-
-    backend = merged.get("ANALYTICS_BACKEND", "").strip().lower()
-    if not backend:
-        backend = "aws" if aws_configured(merged) else "local"
-    if backend not in BACKENDS:
-        raise SettingsError(f"ANALYTICS_BACKEND={backend!r}: expected one of {BACKENDS}")
-
-    data_dir = Path(merged.get("ANALYTICS_DATA_DIR", str(ROOT / ".data")))
-    region = merged.get("AWS_REGION") or merged.get("AWS_DEFAULT_REGION") or None
-    if backend == "aws" and not region:
-        raise SettingsError("ANALYTICS_BACKEND=aws needs AWS_REGION (e.g. AWS_REGION=us-east-1)")
-    return Settings(
-        backend=backend,
-        catalog_path=Path(merged.get("ANALYTICS_CATALOG", str(ROOT / "apps.toml"))),
-        data_dir=data_dir,
-        duckdb_path=Path(merged.get("ANALYTICS_DUCKDB", str(data_dir / "analytics.duckdb"))),
-        region=region,
-        endpoint_url=merged.get("AWS_ENDPOINT_URL") or None,
-        metrics_table=merged.get("METRICS_TABLE", "central-analytics-metrics"),
-        connect_timeout=_float("AWS_CONNECT_TIMEOUT", merged.get("AWS_CONNECT_TIMEOUT", "3")),
-        read_timeout=_float("AWS_READ_TIMEOUT", merged.get("AWS_READ_TIMEOUT", "10")),
-        max_attempts=_int("AWS_MAX_ATTEMPTS", merged.get("AWS_MAX_ATTEMPTS", "3")),
-        logs_query_timeout_s=_float("LOGS_QUERY_TIMEOUT_S",
-                                    merged.get("LOGS_QUERY_TIMEOUT_S", "20")),
-        simulator_seed=_int("SIMULATOR_SEED", merged.get("SIMULATOR_SEED", "7")),
-        simulator_live=_bool("SIMULATOR_LIVE", merged.get("SIMULATOR_LIVE", "true")),
-        simulator_tick_s=_float("SIMULATOR_TICK_S", merged.get("SIMULATOR_TICK_S", "5")),
-        history_days=_int("SIMULATOR_HISTORY_DAYS", merged.get("SIMULATOR_HISTORY_DAYS", "14")),
-        ingest_port=_int("INGEST_PORT", merged.get("INGEST_PORT", "8787")),
-        ingest_enabled=_bool("INGEST_ENABLED", merged.get("INGEST_ENABLED", "true")),
-        secrets=secrets,
-    )
+    table = _given(dict(secrets.get("analytics", {})))
+    top_token = secrets.get("INGEST_TOKEN")
+    if isinstance(top_token, str) and top_token.strip():
+        table.setdefault("INGEST_TOKEN", top_token)
+    merged = {**table, **env}
+    try:
+        return Settings.model_validate({**merged, "auth": merged, "secrets": secrets,
+                                        "from_env": VARIABLES & set(env)})
+    except ValidationError as exc:
+        problem = first_problem(exc)
+        name = problem.path.rpartition(".")[2]
+        raise SettingsError(f"{name}={problem.value!r}: {problem.message}" if name
+                            else problem.message) from None

@@ -7,8 +7,8 @@ becomes an API Gateway HTTP API v2 event and goes through ``build_resolver`` fro
 bearer token instead of SigV4/IAM) differ. It runs inside the dashboard process because DuckDB
 allows one writer process.
 
-Token: ``INGEST_TOKEN`` from the environment, else ``INGEST_TOKEN`` in secrets.toml (``[analytics]``
-table or top level), else a random token generated on first start, stored in
+Token: ``settings.ingest_token`` (``INGEST_TOKEN`` from the environment, else from secrets.toml's
+``[analytics]`` table or top level), else a random token generated on first start, stored in
 ``<data dir>/ingest-token`` (mode 600) and printed once. The business-metric feeder reads it
 through the same :func:`ingest_token`.
 """
@@ -42,27 +42,15 @@ READ_CAP_BYTES = 4 * 262_144
 RETENTION_DAYS = 90  # the Lambda's default TTL
 
 
-def _secret_token(settings: Settings) -> str | None:
-    table = settings.secrets.get("analytics")
-    for source in (table if isinstance(table, dict) else {}, settings.secrets):
-        value = source.get(TOKEN_ENV)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def ingest_token(settings: Settings, announce: bool = True) -> tuple[str, str]:
+def ingest_token(settings: Settings, *, announce: bool = True) -> tuple[str, str]:
     """The bearer token of the local endpoint and where it came from (env, secrets or a file).
 
     The first call without a configured token creates ``<data_dir>/ingest-token`` and, when
     ``announce``, prints the token once so the operator can copy it into a client.
     """
-    env = os.environ.get(TOKEN_ENV, "").strip()
-    if env:
-        return env, f"${TOKEN_ENV}"
-    configured = _secret_token(settings)
-    if configured:
-        return configured, "secrets.toml"
+    if settings.ingest_token is not None:
+        source = f"${TOKEN_ENV}" if TOKEN_ENV in settings.from_env else "secrets.toml"
+        return settings.ingest_token.get_secret_value(), source
     path = Path(settings.data_dir) / TOKEN_FILE
     try:
         existing = path.read_text(encoding="utf-8").strip()

@@ -197,9 +197,9 @@ class AwsPerformance:
                 if not stage:
                     items = gw.get_stages(restApiId=ref.id).get("item", [])
                     stage = str(items[0]["stageName"]) if items else "prod"
-                return Api(ref.id, name, "rest", stage)
+                return Api(id=ref.id, name=name, kind="rest", stage=stage)
             name = str(self.clients.client("apigatewayv2").get_api(ApiId=ref.id)["Name"])
-            return Api(ref.id, name, "http", ref.stage or "$default")
+            return Api(id=ref.id, name=name, kind="http", stage=ref.stage or "$default")
         except (ClientError, BotoCoreError, KeyError):
-            return Api(ref.id, ref.id, ref.kind,
-                       ref.stage or ("prod" if ref.kind == "rest" else "$default"))
+            return Api(id=ref.id, name=ref.id, kind=ref.kind,
+                       stage=ref.stage or ("prod" if ref.kind == "rest" else "$default"))

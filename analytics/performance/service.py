@@ -8,7 +8,6 @@ refresh fails.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Protocol
 
 from analytics.core import access
@@ -62,7 +61,7 @@ def resolve_app(rt: PerformanceRuntime, app: App) -> tuple[App, DiscoveryNote | 
         return app, DiscoveryNote(f"{TAG_KEY}={app.cost_tag}", 0, 0.0, False, str(exc))
     if not found.discovered:
         return app, None
-    return (replace(app, resources=found.resources),
+    return (app.model_copy(update={"resources": found.resources}),
             DiscoveryNote(found.tag, found.count, found.fetched_at, found.stale, found.error))
 
 

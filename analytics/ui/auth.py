@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -76,7 +75,7 @@ access.set_fallback_resolver(_session_principal)
 
 
 # -- configuration ------------------------------------------------------------------------------
-_cache: OrderedDict[str, AuthConfig] = OrderedDict()
+_cache: OrderedDict[tuple[object, ...], AuthConfig] = OrderedDict()
 _cache_lock = threading.Lock()
 _SECRET_TABLES = ("auth_cookie", "credentials", "auth", "sso_roles")
 
@@ -93,20 +92,23 @@ def _secrets() -> dict[str, Any]:
 
 
 def load_config(rt: Runtime) -> AuthConfig:
-    """The auth config for this runtime, rebuilt only when an input changed (env, secrets, file).
+    """The auth config for this runtime, rebuilt only when an input changed (secrets, file).
 
+    The ``AUTH_*`` variables come from ``rt.settings.auth``; Streamlit's secrets are read on
+    every run (each AppTest brings its own), so they are part of the cache key.
     Raises :class:`AuthConfigError` (or CredentialsError) with a message for the operator.
     """
     secrets_ = _secrets()
-    env = {k: v for k, v in os.environ.items() if k.startswith("AUTH_")}
-    path = default_credentials_path(rt.settings.data_dir, env)
+    settings = rt.settings
+    path = default_credentials_path(settings.data_dir, settings.auth)
     mtime = path.stat().st_mtime_ns if path.is_file() else None
-    key = json.dumps([rt.settings.backend, str(rt.settings.data_dir), env, secrets_, mtime],
-                     sort_keys=True, default=str)
+    key = (settings.backend, settings.data_dir, settings.auth,
+           json.dumps(secrets_, sort_keys=True, default=str), mtime)
     with _cache_lock:
         cfg = _cache.get(key)
         if cfg is None:
-            cfg = _load_auth_config(rt.settings.backend, rt.settings.data_dir, secrets_, env)
+            cfg = _load_auth_config(settings.backend, data_dir=settings.data_dir,
+                                    secrets_=secrets_, auth=settings.auth)
             for w in cfg.warnings:
                 log.warning("auth: %s", w)
             _cache[key] = cfg

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
@@ -51,7 +50,8 @@ def banner(rt: Runtime, port: int) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m analytics.ui.serve",
                                      description="Start the runtime, then the dashboard.")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("DASHBOARD_PORT", "8501")))
+    parser.add_argument("--port", type=int, default=None,
+                        help="port of the dashboard (default: DASHBOARD_PORT, else 8501)")
     parser.add_argument("--address", default=None,
                         help="interface Streamlit listens on (default: its config)")
     args = parser.parse_args(argv)
@@ -75,26 +75,32 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"Configuration error — {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     atexit.register(rt.stop)
+    port = rt.settings.dashboard_port if args.port is None else args.port
     if rt.local is not None:
         from analytics.local.ingest_server import quiet_lambda_logs
 
         # One JSON line per accepted request is too chatty for a terminal; INGEST_LOG_LEVEL=INFO
         # brings them back.
-        quiet_lambda_logs(os.environ.get("INGEST_LOG_LEVEL", "WARNING").upper())
+        quiet_lambda_logs(rt.settings.ingest_log_level)
     # Load sign-in settings now, so a first local run prints its generated admin password here,
     # at start-up, instead of at the first page load; a bad setting is shown on the page too.
     from analytics.auth.config import AuthConfigError, load_auth_config
 
     try:
-        load_auth_config(rt.settings.backend, rt.settings.data_dir, rt.settings.secrets)
+        load_auth_config(
+            rt.settings.backend,
+            data_dir=rt.settings.data_dir,
+            secrets_=rt.settings.secrets,
+            auth=rt.settings.auth,
+        )
     except AuthConfigError as exc:
         print(f"Sign-in is not configured safely — {exc}", file=sys.stderr)
-    print(banner(rt, args.port), flush=True)
+    print(banner(rt, port), flush=True)
 
     from streamlit import config as st_config
     from streamlit.web import bootstrap
 
-    flags: dict[str, object] = {"server_port": args.port}
+    flags: dict[str, object] = {"server_port": port}
     if args.address:
         flags["server_address"] = args.address
     # What `streamlit run` does before bootstrap.run: remember the main script (config and

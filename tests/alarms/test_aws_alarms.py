@@ -28,8 +28,8 @@ N_ILY, N_JS = 130, 105  # both over DescribeAlarms' 100-record page
 
 def make_app(app_id: str, prefix: str, alarms_extra: object = None) -> App:
     extra = {} if alarms_extra is None else {"alarms": alarms_extra}
-    return App(app_id, app_id, app_id, f"{app_id}/Business", Resources(), alarm_prefix=prefix,
-               extra=extra)
+    return App(id=app_id, display_name=app_id, cost_tag=app_id, namespace=f"{app_id}/Business",
+               resources=Resources(), alarm_prefix=prefix, extra=extra)
 
 
 @pytest.fixture
@@ -59,9 +59,10 @@ def aws(aws_paging: None) -> Iterator[tuple[Runtime, object]]:
         settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": REGION},
                                  secrets={})
         cache = QueryCache()
-        catalog = Catalog((make_app("ilikeyacut", "ilikeyacut-"), make_app("jobseek", "jobseek-"),
-                           make_app("payments", "payments-", {"tags": {"Team": "payments"}})),
-                          Path("apps.toml"))
+        catalog = Catalog(apps=(make_app("ilikeyacut", "ilikeyacut-"),
+                                make_app("jobseek", "jobseek-"),
+                                make_app("payments", "payments-", {"tags": {"Team": "payments"}})),
+                          path=Path("apps.toml"))
         yield build_runtime(settings, cache=cache, catalog=catalog), cw
 
 

@@ -171,3 +171,40 @@ def test_ratio_values_skip_periods_without_requests(tmp_path: Path) -> None:
     values = rule.values(frame)
     assert list(values.index) == [t[0], t[2]]
     assert values.tolist() == [5.0, 0.0]  # 3/60 = 5 %; no 5xx datapoint with 40 requests: 0 %
+
+
+def test_datapoints_default_to_evaluation_periods_only_when_those_are_given(
+        tmp_path: Path) -> None:
+    # GIVEN the default Lambda error-rate rule (2 of 3), and the same kind with N = 3 given
+    default_app, path = load(tmp_path)
+    given_app, _ = load(tmp_path, '[[apps.shop.alarms.rules]]\nkind = "lambda_error_rate"\n'
+                        'evaluation_periods = 3\n')
+    # WHEN both are parsed
+    default = parse_alarms(default_app, path)  # type: ignore[arg-type]
+    given = parse_alarms(given_app, path)  # type: ignore[arg-type]
+    # THEN as on AWS: DatapointsToAlarm follows EvaluationPeriods only when that was set
+    d = default.rule("shop-checkout-error-rate").evaluation
+    g = given.rule("shop-checkout-error-rate").evaluation
+    assert (d.evaluation_periods, d.datapoints_to_alarm) == (3, 2)
+    assert (g.evaluation_periods, g.datapoints_to_alarm) == (3, 3)
+
+
+@pytest.mark.parametrize(("alarms", "message"), [
+    ('[[apps.shop.alarms.rules]]\nkind = "api_5xx_rate"\nevaluation_periods = 2\n'
+     'datapoints_to_alarm = 3\n', "field 'alarms.rules[0].datapoints_to_alarm': "
+     "datapoints_to_alarm must be between 1 and evaluation_periods (2), got 3"),
+    ('[[apps.shop.alarms.rules]]\nkind = "lambda_errors"\nstatistic = "p99"\n',
+     "field 'alarms.rules[0].statistic': fixed to Sum for kind 'lambda_errors'"),
+    ('[[apps.shop.alarms.rules]]\nkind = "metric"\nname = "n"\nnamespace = "N"\n'
+     'metric_name = "M"\n', "field 'alarms.rules[0].threshold': required for kind 'metric'"),
+    ('[apps.shop.alarms]\nrecipients = []\n',
+     "field 'alarms.recipients': unknown key; expected one of ['defaults', 'rules', 'tags']"),
+])
+def test_the_message_says_what_is_wrong(tmp_path: Path, alarms: str, message: str) -> None:
+    # GIVEN an alarms table with one mistake
+    app, path = load(tmp_path, alarms)
+    # WHEN it is parsed
+    with pytest.raises(AlarmConfigError) as err:
+        parse_alarms(app, path)  # type: ignore[arg-type]
+    # THEN the message names the field and says what is wrong
+    assert str(err.value) == f"{path}: app 'shop', {message}"

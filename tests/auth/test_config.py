@@ -19,10 +19,16 @@ from analytics.auth.config import (
     load_auth_config,
 )
 from analytics.auth.credentials import load_file, verify_password
+from analytics.core.settings import AuthSettings
 from tests.helpers import users_table
 
 GOOD_KEY = secrets.token_urlsafe(48)
 USERS = {"credentials": users_table({"bob": ("pw", "viewer", ["jobseek"])})}
+
+
+def auth(env: dict[str, str]) -> AuthSettings:
+    """The AUTH_* variables of ``env``, as ``settings.auth`` holds them."""
+    return AuthSettings.model_validate(env)
 
 
 @pytest.mark.parametrize("key", ["some_signature_key", "random_signature_key", "some_key",
@@ -46,16 +52,17 @@ def test_aws_refuses_a_default_key_from_env_or_secrets(tmp_path: Path) -> None:
                      ({"AUTH_COOKIE_KEY": "short"}, {"auth_cookie": {"key": GOOD_KEY}}),
                      ({}, {})]:
         with pytest.raises(AuthConfigError, match="Refusing to start"):
-            load_auth_config("aws", tmp_path, {**USERS, **sec}, env)
+            load_auth_config("aws", data_dir=tmp_path, secrets_={**USERS, **sec}, auth=auth(env))
 
 
 def test_cookie_settings_env_wins_and_expiry_defaults_to_one_day(tmp_path: Path) -> None:
-    cfg = load_auth_config("aws", tmp_path, {**USERS, "auth_cookie": {
-        "name": "from_secrets", "key": secrets.token_urlsafe(48)}}, {"AUTH_COOKIE_KEY": GOOD_KEY})
+    cfg = load_auth_config("aws", data_dir=tmp_path, secrets_={**USERS, "auth_cookie": {
+        "name": "from_secrets", "key": secrets.token_urlsafe(48)}},
+        auth=auth({"AUTH_COOKIE_KEY": GOOD_KEY}))
     assert (cfg.cookie.name, cfg.cookie.key, cfg.cookie.expiry_days) == (
         "from_secrets", GOOD_KEY, 1.0)
-    cfg = load_auth_config("aws", tmp_path, USERS, {
-        "AUTH_COOKIE_KEY": GOOD_KEY, "AUTH_COOKIE_NAME": "x_y", "AUTH_COOKIE_EXPIRY_DAYS": "0.5"})
+    cfg = load_auth_config("aws", data_dir=tmp_path, secrets_=USERS, auth=auth({
+        "AUTH_COOKIE_KEY": GOOD_KEY, "AUTH_COOKIE_NAME": "x_y", "AUTH_COOKIE_EXPIRY_DAYS": "0.5"}))
     assert (cfg.cookie.name, cfg.cookie.expiry_days) == ("x_y", 0.5)
 
 
@@ -67,18 +74,20 @@ def test_cookie_settings_env_wins_and_expiry_defaults_to_one_day(tmp_path: Path)
 ])
 def test_bad_cookie_settings(tmp_path: Path, env: dict, message: str) -> None:
     with pytest.raises(AuthConfigError, match=message):
-        load_auth_config("local", tmp_path, USERS, env)
+        load_auth_config("local", data_dir=tmp_path, secrets_=USERS, auth=auth(env))
 
 
 def test_local_backend_generates_and_keeps_a_private_cookie_key(tmp_path: Path) -> None:
-    first = load_auth_config("local", tmp_path, USERS, {})
-    second = load_auth_config("local", tmp_path, USERS, {})
+    first = load_auth_config("local", data_dir=tmp_path, secrets_=USERS, auth=auth({}))
+    second = load_auth_config("local", data_dir=tmp_path, secrets_=USERS, auth=auth({}))
     assert first.cookie.key == second.cookie.key and cookie_key_problem(first.cookie.key) is None
     assert stat.S_IMODE((tmp_path / "cookie_key").stat().st_mode) == 0o600
 
 
 def test_local_backend_accepts_a_weak_key_with_a_warning(tmp_path: Path) -> None:
-    cfg = load_auth_config("local", tmp_path, USERS, {"AUTH_COOKIE_KEY": "changeme"})
+    cfg = load_auth_config(
+        "local", data_dir=tmp_path, secrets_=USERS, auth=auth({"AUTH_COOKIE_KEY": "changeme"})
+    )
     assert any("aws backend would refuse" in w for w in cfg.warnings)
 
 
@@ -87,33 +96,46 @@ def test_users_come_from_env_yaml_then_secrets_then_file(tmp_path: Path) -> None
     file = tmp_path / "users.yaml"
     file.write_text(yaml.safe_dump(users_table({"from-file": ("pw", "viewer", ["jobseek"])})))
     env_yaml = yaml.safe_dump(users_table({"from-env": ("pw", "admin", None)}))
-    cfg = load_auth_config("aws", tmp_path, USERS, {**env, "AUTH_CREDENTIALS_YAML": env_yaml,
-                                                   "AUTH_CREDENTIALS_FILE": str(file)})
+    cfg = load_auth_config(
+        "aws",
+        data_dir=tmp_path,
+        secrets_=USERS,
+        auth=auth({**env, "AUTH_CREDENTIALS_YAML": env_yaml, "AUTH_CREDENTIALS_FILE": str(file)}),
+    )
     assert list(cfg.credentials.users) == ["from-env"]
-    cfg = load_auth_config("aws", tmp_path, USERS, {**env, "AUTH_CREDENTIALS_FILE": str(file)})
+    cfg = load_auth_config("aws", data_dir=tmp_path, secrets_=USERS,
+                           auth=auth({**env, "AUTH_CREDENTIALS_FILE": str(file)}))
     assert list(cfg.credentials.users) == ["bob"]
-    cfg = load_auth_config("aws", tmp_path, {}, {**env, "AUTH_CREDENTIALS_FILE": str(file)})
+    cfg = load_auth_config(
+        "aws",
+        data_dir=tmp_path,
+        secrets_={},
+        auth=auth({**env, "AUTH_CREDENTIALS_FILE": str(file)}),
+    )
     assert list(cfg.credentials.users) == ["from-file"]
     with pytest.raises(AuthConfigError, match="no such file"):
-        load_auth_config("aws", tmp_path, {}, {**env, "AUTH_CREDENTIALS_FILE": str(file) + "x"})
+        load_auth_config("aws", data_dir=tmp_path, secrets_={},
+                         auth=auth({**env, "AUTH_CREDENTIALS_FILE": str(file) + "x"}))
 
 
 def test_aws_without_users_or_sso_cannot_start(tmp_path: Path) -> None:
     with pytest.raises(AuthConfigError, match="Nobody can sign in"):
-        load_auth_config("aws", tmp_path, {}, {"AUTH_COOKIE_KEY": GOOD_KEY})
+        load_auth_config(
+            "aws", data_dir=tmp_path, secrets_={}, auth=auth({"AUTH_COOKIE_KEY": GOOD_KEY})
+        )
     assert not (tmp_path / "credentials.yaml").exists()  # no admin is invented on aws
 
 
 def test_plain_text_password_in_config_is_an_error(tmp_path: Path) -> None:
     bad = {"credentials": {"usernames": {"eve": {"password": "hunter2", "roles": ["admin"]}}}}
     with pytest.raises(AuthConfigError, match="'eve': 'password' must be a bcrypt hash"):
-        load_auth_config("local", tmp_path, bad, {})
+        load_auth_config("local", data_dir=tmp_path, secrets_=bad, auth=auth({}))
 
 
 def test_local_first_run_creates_one_admin_with_a_random_password_printed_once(
         tmp_path: Path) -> None:
     out = io.StringIO()
-    cfg = load_auth_config("local", tmp_path, {}, {}, out=out)
+    cfg = load_auth_config("local", data_dir=tmp_path, secrets_={}, auth=auth({}), out=out)
     text = out.getvalue()
     password = re.search(r"password: (\S+)", text).group(1)
     assert len(password) >= 24 and "username: admin" in text
@@ -124,7 +146,7 @@ def test_local_first_run_creates_one_admin_with_a_random_password_printed_once(
         "admin").password_hash)
     assert stat.S_IMODE((tmp_path / "credentials.yaml").stat().st_mode) == 0o600
     out2 = io.StringIO()
-    load_auth_config("local", tmp_path, {}, {}, out=out2)
+    load_auth_config("local", data_dir=tmp_path, secrets_={}, auth=auth({}), out=out2)
     assert out2.getvalue() == ""  # printed once only
     other = tmp_path / "second"
     bootstrap_local_admin(other / "credentials.yaml", out=(o3 := io.StringIO()))

@@ -94,3 +94,41 @@ def test_save_is_private_and_round_trips(tmp_path: Path) -> None:
     assert again.users == creds.users
     assert bcrypt.checkpw(b"pw", again.get("bob").password_hash.encode())
     assert [p.name for p in path.parent.iterdir()] == ["credentials.yaml"]  # no temp file left
+
+
+def test_the_librarys_own_keys_are_ignored_and_admins_default_to_every_app() -> None:
+    # GIVEN a file streamlit-authenticator has written to, and an admin without 'apps'
+    text = f"""
+usernames:
+  root:
+    password: "{quick_hash('pw-r')}"
+    roles: [admin]
+    failed_login_attempts: 2
+    logged_in: false
+  eve:
+    password: "{quick_hash('pw-e')}"
+    roles: [admin]
+    apps: [jobseek]
+"""
+    # WHEN it is parsed
+    creds = parse_yaml(text, "users.yaml")
+    # THEN the extra keys change nothing, and only an explicit list narrows an admin
+    assert creds.get("root") == User("root", creds.get("root").password_hash, "root", "",
+                                     "admin", None)
+    assert creds.get("eve").apps == ("jobseek",)
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("password: 12345", "user 'bob': 'password' must be a bcrypt hash ($2b$...); set one with "
+                        "`python -m analytics.cli.users passwd bob`"),
+    ("name: Bob", "user 'bob': 'password' must be a bcrypt hash"),
+    ("password: HASH\n    roles: 3", "user 'bob': 'roles' must be a list such as [viewer]"),
+])
+def test_a_missing_or_mistyped_field_is_named(entry: str, message: str) -> None:
+    # GIVEN one user whose entry has a wrong or missing field
+    text = "usernames:\n  bob:\n    " + entry.replace("HASH", f'"{quick_hash("x")}"')
+    # WHEN it is parsed
+    with pytest.raises(CredentialsError) as err:
+        parse_yaml(text, "users.yaml")
+    # THEN the message names the file, the user and the field
+    assert str(err.value).startswith(f"users.yaml: {message}")

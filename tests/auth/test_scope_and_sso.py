@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -79,15 +80,23 @@ def test_the_viewer_role_gets_the_pages_of_its_table() -> None:
 
 
 # -- the aws backend refuses weak cookie keys ---------------------------------------------------
-@pytest.fixture
-def aws_runtime(tmp_path: Path) -> Iterator[Runtime]:
+@contextmanager
+def installed_aws_runtime(data_dir: Path, **env: str) -> Iterator[Runtime]:
     settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "us-east-1",
-                              "ANALYTICS_DATA_DIR": str(tmp_path)}, secrets={})
+                              "ANALYTICS_DATA_DIR": str(data_dir), **env}, secrets={})
     rt = build_runtime(settings, cache=QueryCache())
     set_runtime(rt)
-    yield rt
-    set_runtime(None)
-    rt.stop()
+    try:
+        yield rt
+    finally:
+        set_runtime(None)
+        rt.stop()
+
+
+@pytest.fixture
+def aws_runtime(tmp_path: Path) -> Iterator[Runtime]:
+    with installed_aws_runtime(tmp_path) as rt:
+        yield rt
 
 
 @pytest.mark.parametrize("key", ["some_signature_key", "random_signature_key", "changeme",
@@ -107,10 +116,9 @@ def test_aws_backend_refuses_to_start_with_a_default_short_or_missing_cookie_key
     assert aws_runtime.cache.snapshot()["aws_calls"] == {}
 
 
-def test_aws_backend_env_key_wins_over_a_good_secrets_key(
-        aws_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AUTH_COOKIE_KEY", "some_signature_key")
-    at = home().run()
+def test_aws_backend_env_key_wins_over_a_good_secrets_key(tmp_path: Path) -> None:
+    with installed_aws_runtime(tmp_path, AUTH_COOKIE_KEY="some_signature_key"):
+        at = home().run()
     assert "Refusing to start" in at.error[0].value
 
 

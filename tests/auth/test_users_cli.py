@@ -14,6 +14,7 @@ import yaml
 
 from analytics.auth.credentials import load_file, parse_yaml
 from analytics.cli.users import main
+from analytics.core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PW1 = "first-Password-4711"
@@ -22,7 +23,8 @@ PW2 = "second-Password-0815"
 
 def run(argv: list[str], stdin: str = "", env: dict | None = None) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = main(argv, env=env or {}, stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    code = main(argv, settings=load_settings(env or {}, secrets={}), stdin=io.StringIO(stdin),
+                stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -125,3 +127,27 @@ def test_runs_as_a_module(tmp_path: Path) -> None:
     p = subprocess.run([sys.executable, "-m", "analytics.cli.users", "list"], text=True,
                        capture_output=True, cwd=ROOT, env=env, timeout=60)
     assert p.stdout.splitlines()[1].split()[:2] == ["root", "admin"]
+
+
+def test_the_users_file_setting_is_the_default_file(tmp_path: Path) -> None:
+    # GIVEN AUTH_CREDENTIALS_FILE pointing outside the data dir
+    target = tmp_path / "elsewhere" / "users.yaml"
+    env = {"ANALYTICS_DATA_DIR": str(tmp_path / "data"), "AUTH_CREDENTIALS_FILE": str(target)}
+    # WHEN a user is added without --file
+    code, _, err = run(["add", "root", "--role", "admin", "--password-stdin"], PW1, env)
+    # THEN that file, the one the dashboard reads, holds the user
+    assert code == 0 and f"saved {target}" in err
+    assert list(load_file(target).users) == ["root"]
+    assert not (tmp_path / "data" / "credentials.yaml").exists()
+
+
+def test_a_bad_setting_is_an_error_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an environment asking for the aws backend without a region
+    monkeypatch.setenv("ANALYTICS_BACKEND", "aws")
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    # WHEN the CLI reads its settings from the environment
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["list"], stdin=io.StringIO(), stdout=out, stderr=err)
+    # THEN it names the setting to fix instead of printing a traceback
+    assert code == 1 and err.getvalue().startswith("error: ANALYTICS_BACKEND=aws needs AWS_REGION")

@@ -78,9 +78,10 @@ def test_forecast_on_the_last_day_of_a_month(fixed_rt: Runtime) -> None:
 
 
 def _with_budgets(rt: Runtime, budgets: dict[str, float | None]) -> Runtime:
-    apps = tuple(dataclasses.replace(a, monthly_budget_usd=budgets.get(a.id, a.monthly_budget_usd))
+    apps = tuple(a.model_copy(update={"monthly_budget_usd": budgets.get(a.id,
+                                                                        a.monthly_budget_usd)})
                  for a in rt.catalog.apps)
-    return dataclasses.replace(rt, catalog=Catalog(apps, rt.catalog.path))
+    return dataclasses.replace(rt, catalog=Catalog(apps=apps, path=rt.catalog.path))
 
 
 def test_budget_warning_only_when_the_forecast_passes_it(fixed_rt: Runtime) -> None:

@@ -109,8 +109,9 @@ def test_token_precedence_env_then_secrets_then_a_generated_file(
     with_secret = load_settings(local_env(tmp_path),
                                 secrets={"analytics": {"INGEST_TOKEN": "from-secrets"}})
     assert ingest_token(with_secret) == ("from-secrets", "secrets.toml")
-    monkeypatch.setenv("INGEST_TOKEN", "from-env")
-    assert ingest_token(with_secret) == ("from-env", "$INGEST_TOKEN")
+    with_env = load_settings(local_env(tmp_path, INGEST_TOKEN="from-env"),
+                             secrets={"analytics": {"INGEST_TOKEN": "from-secrets"}})
+    assert ingest_token(with_env) == ("from-env", "$INGEST_TOKEN")
 
 
 def test_a_taken_port_leaves_the_dashboard_running_without_the_endpoint(

@@ -4,6 +4,7 @@ what ``make run`` is for."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -66,3 +67,24 @@ def test_a_configuration_error_exits_2_with_the_message(
         serve.main([])
     assert exc.value.code == 2
     assert "Configuration error — ANALYTICS_BACKEND='bogus'" in capsys.readouterr().err
+
+
+def test_port_and_ingest_log_level_come_from_the_settings(
+        custom_rt: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a runtime whose settings say DASHBOARD_PORT=8600 and INGEST_LOG_LEVEL=INFO
+    from streamlit.web import bootstrap
+
+    settings = custom_rt.settings.model_copy(
+        update={"dashboard_port": 8600, "ingest_log_level": "INFO"})
+    rt = dataclasses.replace(custom_rt, settings=settings)
+    calls: list[tuple[str, Any]] = []
+    monkeypatch.setattr("analytics.sources.get_runtime", lambda: rt)
+    monkeypatch.setattr(serve.atexit, "register", lambda fn: None)
+    monkeypatch.setattr(ingest_server_mod, "quiet_lambda_logs",
+                        lambda level: calls.append(("quiet", level)))
+    monkeypatch.setattr(bootstrap, "load_config_options", lambda flag_options: None)
+    monkeypatch.setattr(bootstrap, "run", lambda *a: calls.append(("run", a[3])))
+    # WHEN serve starts without --port
+    serve.main([])
+    # THEN Streamlit listens on the configured port and the Lambda logs at the configured level
+    assert calls == [("quiet", "INFO"), ("run", {"server_port": 8600})]

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from analytics.core import access
-from analytics.core.catalog import Api, App
+from analytics.core.catalog import Api
 from analytics.performance import discovery
 from analytics.performance import service as performance
 from analytics.performance.aws import AwsPerformance
@@ -112,11 +112,15 @@ def test_api_gateway_names_and_stages_are_looked_up(moto) -> None:
     http = boto3.client("apigatewayv2", region_name=REGION).create_api(
         Name="shop-http", ProtocolType="HTTP")["ApiId"]
     backend = cast(AwsPerformance, shop_runtime().sources.performance)
-    assert backend._api(ApiRef(rest, "rest")) == Api(rest, "shop-rest", "rest", "live")
-    assert backend._api(ApiRef(rest, "rest", "beta")) == Api(rest, "shop-rest", "rest", "beta")
-    assert backend._api(ApiRef(http, "http")) == Api(http, "shop-http", "http", "$default")
+    assert backend._api(ApiRef(rest, "rest")) == Api(id=rest, name="shop-rest", kind="rest",
+                                                     stage="live")
+    assert backend._api(ApiRef(rest, "rest", "beta")) == Api(id=rest, name="shop-rest",
+                                                             kind="rest", stage="beta")
+    assert backend._api(ApiRef(http, "http")) == Api(id=http, name="shop-http", kind="http",
+                                                     stage="$default")
     # an id that cannot be looked up keeps the id (and says nothing worse)
-    assert backend._api(ApiRef("gone", "http")) == Api("gone", "gone", "http", "$default")
+    assert backend._api(ApiRef("gone", "http")) == Api(id="gone", name="gone", kind="http",
+                                                       stage="$default")
 
 
 def test_resolve_discovers_only_for_an_empty_catalog_entry_and_caches(moto) -> None:
@@ -128,7 +132,7 @@ def test_resolve_discovers_only_for_an_empty_catalog_entry_and_caches(moto) -> N
     assert first.discovered and first.tag == "Application=shop-tag" and first.count == 5
     assert second.fetched_at == first.fetched_at
     assert rt.cache.snapshot()["upstream_calls"] == {"discovery": 1}
-    listed = App(**{**shop.__dict__, "resources": first.resources})
+    listed = shop.model_copy(update={"resources": first.resources})
     assert performance.resolve(rt, listed) == discovery.Resolved(first.resources, False)
     access.set_principal(access.Principal("v", "viewer", frozenset({"other"})))
     try:
@@ -153,7 +157,7 @@ def test_performance_uses_discovered_resources_in_one_metrics_call(moto) -> None
 def test_local_discovery_returns_the_catalog_resources(local_runtime) -> None:
     app = local_runtime.catalog.get("jobseek")
     assert local_runtime.sources.performance.discover_resources(app) == app.resources
-    empty = App(**{**app.__dict__, "resources": type(app.resources)()})
+    empty = app.model_copy(update={"resources": type(app.resources)()})
     assert local_runtime.sources.performance.discover_resources(empty).empty
 
 

@@ -1,9 +1,9 @@
 """The slice of ``apps.toml`` the infrastructure needs: APIs, Lambda names and alarm prefixes.
 
-It reads the catalog through the dashboard's own :mod:`analytics.core.catalog` (stdlib only, no
-dashboard dependencies), so a catalog the dashboard rejects can never be deployed, and every
-error names the file, the app and the field the same way. The stack only needs a small, stable
-view of it, which the dataclasses below are.
+It reads the catalog through the dashboard's own :mod:`analytics.core.catalog` (stdlib and
+pydantic, no dashboard dependencies), so a catalog the dashboard rejects can never be deployed,
+and every error names the file, the app and the field the same way. The stack only needs a
+small, stable view of it, which the dataclasses below are.
 """
 
 from __future__ import annotations
