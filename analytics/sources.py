@@ -12,6 +12,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 from analytics.alarms.aws import AwsAlarms
 from analytics.alarms.local import LocalAlarms
@@ -26,6 +28,9 @@ from analytics.costs.source import CostsSource
 from analytics.custom.aws import AwsCustom
 from analytics.custom.local import LocalCustom
 from analytics.custom.source import CustomSource
+from analytics.dr.aws import AwsDrill
+from analytics.dr.local import LocalDrill
+from analytics.dr.source import DrSource
 from analytics.local.runtime import LocalRuntime
 from analytics.local.store import LocalStore
 from analytics.metrics.aws import AwsMetrics
@@ -34,6 +39,10 @@ from analytics.metrics.source import MetricsSource
 from analytics.performance.aws import AwsPerformance
 from analytics.performance.local import LocalPerformance
 from analytics.performance.source import PerformanceSource
+from analytics.pipeline.aws import AwsReports, AwsRollups, AwsRunner
+from analytics.pipeline.local import LocalReports, LocalRollups, LocalRunner
+from analytics.pipeline.service import CATCH_UP_KEY, catch_up, execute
+from analytics.pipeline.source import PipelineRunner, ReportsSource, RollupsSource
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,10 @@ class Sources:
     costs: CostsSource
     custom: CustomSource
     performance: PerformanceSource
+    rollups: RollupsSource
+    reports: ReportsSource
+    pipeline_runner: PipelineRunner
+    dr: DrSource
 
 
 def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
@@ -58,15 +71,26 @@ def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
         custom=AwsCustom(clients=clients, table=settings.metrics_table),
         performance=AwsPerformance(clients=clients,
                                    logs_timeout_s=settings.logs_query_timeout_s),
+        rollups=AwsRollups(clients=clients, table=settings.rollups_table),
+        reports=AwsReports(clients=clients, bucket=settings.reports_bucket,
+                           topic_arn=settings.reports_topic_arn),
+        pipeline_runner=AwsRunner(clients=clients,
+                                  state_machine_arn=settings.pipeline_state_machine_arn),
+        dr=AwsDrill(clients=clients, table=settings.metrics_table),
     )
 
 
-def local_sources(*, store: LocalStore) -> Sources:
+def local_sources(*, store: LocalStore, data_dir: Path | None = None) -> Sources:
+    """The local sources; packs and backups live under ``data_dir`` (default: beside the
+    store's file)."""
     metrics = LocalMetrics(store=store)
+    root = data_dir or store.path.parent
     return Sources(
         backend="local", description=f"local (embedded DuckDB at {store.path})",
         metrics=metrics, alarms=LocalAlarms(metrics=metrics), costs=LocalCosts(store=store),
         custom=LocalCustom(store=store), performance=LocalPerformance(metrics=metrics),
+        rollups=LocalRollups(store=store), reports=LocalReports(root=root),
+        pipeline_runner=LocalRunner(), dr=LocalDrill(store=store, backup_dir=root / "backups"),
     )
 
 
@@ -94,7 +118,29 @@ def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
         return Runtime(settings, catalog, aws_sources(settings, clients=clients), cache)
     store = LocalStore(settings.duckdb_path)
     local = LocalRuntime(catalog, store, settings=settings)
-    return Runtime(settings, catalog, local_sources(store=store), cache, local)
+    rt = Runtime(settings, catalog, local_sources(store=store, data_dir=settings.data_dir),
+                 cache, local)
+    _start_local_pipeline(rt, local)
+    return rt
+
+
+def _today() -> datetime:
+    return datetime.now(UTC)
+
+
+def _start_local_pipeline(rt: Runtime, local: LocalRuntime) -> None:
+    """Bind the local runner to this runtime and, on a live store, run the pipeline daily."""
+    runner = rt.sources.pipeline_runner
+    assert isinstance(runner, LocalRunner)  # local_sources builds one
+    runner.bind(lambda request, trigger, run_id: execute(
+        rt, request, today=_today().date(), trigger=trigger, run_id=run_id))
+    if rt.settings.local_schedule:
+        store = local.store
+        local.schedule("pipeline", lambda: catch_up(
+            rt, today=_today().date(), history_days=rt.settings.history_days,
+            done_on=lambda: store.get_meta(CATCH_UP_KEY),
+            mark_done=lambda day: store.set_meta(CATCH_UP_KEY, day)), every_s=3600.0,
+            first_s=30.0)
 
 
 _runtime: Runtime | None = None

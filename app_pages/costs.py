@@ -1,18 +1,25 @@
 """Costs: month to date, forecast and budgets, daily spend, movers, anomalies, unit economics,
-the dashboard's own AWS spend and the weekly review pack. All data comes from analytics.*."""
+the long-term history (pipeline rollups + Cost Explorer), the dashboard's own AWS spend and the
+review packs. All data comes from analytics.*."""
 
 import streamlit as st
 
 from analytics.core import access
 from analytics.core.fmt import human
+from analytics.core.periods import HISTORY_PRESETS, history_range
 from analytics.costs import own_spend, tables, unit_economics
 from analytics.costs import service as costs
 from analytics.costs.frames import METRICS
+from analytics.costs.queries import is_admin
 from analytics.figures import costs as figures
+from analytics.pipeline import history
+from analytics.pipeline import service as pipeline
+from analytics.pipeline.model import UNASSIGNED
 from analytics.reports import cost_review as report
 from analytics.ui import costs as cc
 from analytics.ui.context import app_picker, runtime, visible_apps
 from analytics.ui.frame import freshness
+from analytics.ui.timerange import LABELS
 
 rt = runtime()
 apps = app_picker(visible_apps(rt))
@@ -87,6 +94,22 @@ if view.anomalies.empty:
 else:
     cc.show_table(tables.anomaly_table(view), "Anomalies")
 
+st.subheader("Long-term history")
+span = st.radio("History range", list(HISTORY_PRESETS), horizontal=True, key="cost_history",
+                format_func=LABELS.__getitem__)
+hr = history_range(span)
+past = history.cost_days(rt, apps, start=hr.start.date(), end=hr.end.date(), today=view.today,
+                         metric=metric)
+freshness(past)
+by_app = past.frame.groupby(["start", "app"], as_index=False)[["amount"]].sum()
+labels = tables.names(view) | {UNASSIGNED: "Unassigned (untagged and other tags)"}
+by_app["app"] = [labels.get(a, a) for a in by_app["app"]]
+cc.show_chart(figures.stacked_daily(by_app, "app", f"Daily cost per app, {LABELS[span].lower()}"),
+              by_app, "Cost history")
+for key, segs in past.sources.items():
+    st.caption(f"{labels.get(key, key)}: "
+               + " · ".join(s.describe() for s in segs))
+
 st.subheader("Unit economics")
 mau_rows = unit_economics.cost_per_mau(rt, view)
 mau = unit_economics.mau_table(mau_rows)
@@ -123,3 +146,16 @@ st.download_button(
     key="report_download",
 )
 st.caption(f"Or from a shell: `python -m analytics.cli.report --week {week} --out reports/`")
+
+if is_admin():  # a delivered pack holds every app: admins of every app only
+    st.subheader("Delivered packs")
+    packs = [p for p in pipeline.delivered_reports(rt) if p.fmt == "html"]
+    if not packs:
+        st.caption("The pipeline has delivered no pack yet (weekly on Mondays, monthly on the "
+                   "1st; `python -m analytics.pipeline run --week 2026-W47` builds one now).")
+    for pack in packs[:12]:
+        st.download_button(
+            f"{pack.kind.title()} {pack.label} ({pack.size / 1024:,.0f} KB)",
+            lambda key=pack.key: pipeline.report_bytes(rt, key),
+            file_name=pack.key.rsplit("/", 1)[-1], mime="text/html", on_click="ignore",
+            key=f"pack-{pack.key}")

@@ -36,6 +36,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/realtime.py", "Realtime", ":material/sensors:"),
     PageSpec("app_pages/alarms.py", "Alarms", ":material/notifications_active:"),
     PageSpec("app_pages/costs.py", "Costs", ":material/payments:"),
+    PageSpec("app_pages/pipeline.py", "Pipeline", ":material/schedule:", roles=("admin",)),
 )
 LOGIN_PAGE = "app_pages/login.py"
 

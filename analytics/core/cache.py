@@ -104,6 +104,14 @@ class QueryCache:
             for c in (self.stats, self.aws_calls, self.aws_units, self.upstream_calls):
                 c.clear()
 
+    def invalidate(self, kind: str) -> int:
+        """Drop every entry of one kind (after a write that makes them out of date)."""
+        with self._lock:
+            keys = [k for k in self._entries if isinstance(k, tuple) and k[:1] == (kind,)]
+            for k in keys:
+                del self._entries[k]
+            return len(keys)
+
     # -- lookups ---------------------------------------------------------------------------
     def _fresh(self, key: Hashable) -> _Entry | None:
         with self._lock:

@@ -37,6 +37,14 @@ PRESETS: dict[str, timedelta] = {
     "14d": timedelta(days=14),
     "30d": timedelta(days=30),
 }
+#: Long ranges served in whole UTC days from the pipeline's rollups stitched to CloudWatch's
+#: recent days (:mod:`analytics.pipeline.history`). Kept apart from PRESETS: CloudWatch alone
+#: cannot serve them (1-hour data lives 455 days), so only pages that stitch offer them.
+HISTORY_PRESETS: dict[str, timedelta] = {
+    "90d": timedelta(days=90),
+    "1y": timedelta(days=365),
+    "2y": timedelta(days=730),
+}
 DEFAULT_PRESET = "3h"
 DEFAULT_MAX_POINTS = 240
 
@@ -153,3 +161,18 @@ def preset_range(preset: str, now: datetime | None = None, *,
     now = as_utc(now or utcnow())
     return make_range(now - PRESETS[preset], now, now=now, label=preset, max_points=max_points,
                       include_previous=include_previous)
+
+
+def history_range(preset: str, now: datetime | None = None) -> TimeRange:
+    """Whole UTC days ``[today - N, today)`` for a history preset: complete days only, one
+    bucket per day, the same buckets the pipeline's daily rollups hold."""
+    if preset not in HISTORY_PRESETS:
+        raise PeriodError(f"unknown history range {preset!r}; choose one of "
+                          f"{list(HISTORY_PRESETS)}")
+    end = align_down(as_utc(now or utcnow()), DAY)
+    return TimeRange(end - HISTORY_PRESETS[preset], end, DAY, preset)
+
+
+def is_history(tr: TimeRange) -> bool:
+    """Whether ``tr`` came from :func:`history_range` (served by the stitched history)."""
+    return tr.label in HISTORY_PRESETS and tr.period == DAY

@@ -126,6 +126,21 @@ class Settings(BaseModel):
     ingest_log_level: Annotated[str, _one_of(LOG_LEVELS, upper=True)] = Field(
         default="WARNING", validation_alias="INGEST_LOG_LEVEL")
     dashboard_port: EnvInt = Field(default=8501, validation_alias="DASHBOARD_PORT")
+    #: The pipeline's stores and delivery (aws); the table name is the CDK stack's output.
+    rollups_table: str = Field(default="central-analytics-rollups",
+                               validation_alias="ROLLUPS_TABLE")
+    reports_bucket: str | None = Field(default=None, validation_alias="REPORTS_BUCKET")
+    reports_topic_arn: str | None = Field(default=None, validation_alias="REPORTS_TOPIC_ARN")
+    pipeline_state_machine_arn: str | None = Field(
+        default=None, validation_alias="PIPELINE_STATE_MACHINE_ARN")
+    #: How long a report link sent by SNS stays valid (a presigned URL is also cut short when
+    #: the signing role's session ends).
+    report_link_ttl_s: EnvInt = Field(default=86400, validation_alias="REPORT_LINK_TTL_S")
+    #: Local backend: run the pipeline daily and back the store up in the dashboard process.
+    #: Defaults to SIMULATOR_LIVE, so tests and benches on a static store run neither.
+    local_schedule: EnvBool = Field(validation_alias="LOCAL_SCHEDULE")
+    backup_interval_h: EnvFloat = Field(default=6.0, validation_alias="LOCAL_BACKUP_INTERVAL_H")
+    backup_keep: EnvInt = Field(default=8, validation_alias="LOCAL_BACKUP_KEEP")
     auth: AuthSettings = Field(default_factory=AuthSettings)
     secrets: Mapping[str, Any] = Field(default_factory=dict, repr=False)
     #: The variables above that the environment set (the others came from secrets.toml or
@@ -141,7 +156,18 @@ class Settings(BaseModel):
         backend = "aws" if aws_configured(data) else "local"
         data_dir = data.get("ANALYTICS_DATA_DIR", ROOT / ".data")
         return {"ANALYTICS_BACKEND": backend,
-                "ANALYTICS_DUCKDB": Path(data_dir) / "analytics.duckdb", **data}
+                "ANALYTICS_DUCKDB": Path(data_dir) / "analytics.duckdb",
+                "LOCAL_SCHEDULE": data.get("SIMULATOR_LIVE", "true"), **data}
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where the local backend delivers the packs."""
+        return self.data_dir / "reports"
+
+    @property
+    def backup_dir(self) -> Path:
+        """Where the local backend keeps its store's backup copies."""
+        return self.data_dir / "backups"
 
     @model_validator(mode="after")
     def _aws_needs_a_region(self) -> Settings:

@@ -56,6 +56,19 @@ CREATE TABLE IF NOT EXISTS cost_items (
     anomaly BOOLEAN NOT NULL,
     PRIMARY KEY (day, service, app_tag)
 );
+-- the pipeline's daily rollups (one row per app and day: a re-run replaces it) and its runs
+CREATE TABLE IF NOT EXISTS rollups (
+    app VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    data VARCHAR NOT NULL,          -- JSON: CloudWatch daily statistics, costs, custom sums
+    computed_ms BIGINT NOT NULL,
+    PRIMARY KEY (app, day)
+);
+CREATE TABLE IF NOT EXISTS pipeline_runs (
+    run_id VARCHAR PRIMARY KEY,
+    started_ms BIGINT NOT NULL,
+    data VARCHAR NOT NULL           -- JSON run record: request, status, counts, durations
+);
 """
 
 

@@ -8,9 +8,11 @@ import streamlit as st
 
 from analytics.core.periods import (
     DEFAULT_PRESET,
+    HISTORY_PRESETS,
     PRESETS,
     PeriodError,
     TimeRange,
+    history_range,
     make_range,
     preset_range,
     utcnow,
@@ -20,6 +22,7 @@ CUSTOM = "custom"
 LABELS = {
     "15m": "Last 15 minutes", "1h": "Last hour", "3h": "Last 3 hours", "12h": "Last 12 hours",
     "24h": "Last 24 hours", "7d": "Last 7 days", "14d": "Last 14 days", "30d": "Last 30 days",
+    "90d": "Last 90 days", "1y": "Last year", "2y": "Last 2 years",
     CUSTOM: "Custom range…",
 }
 
@@ -47,10 +50,13 @@ def _parse_day(raw: str | None, fallback: datetime) -> datetime:
         return fallback
 
 
-def time_range_picker(key: str = "range") -> TimeRange:
-    """Sidebar picker bound to ``?range=`` (and ``?from=&to=`` for custom ranges)."""
+def time_range_picker(key: str = "range", *, history: bool = False) -> TimeRange:
+    """Sidebar picker bound to ``?range=`` (and ``?from=&to=`` for custom ranges).
+
+    ``history`` adds the long presets (whole days, stitched from the pipeline's rollups) for
+    pages that can draw them."""
     qp = st.query_params
-    options = [*PRESETS, CUSTOM]
+    options = [*PRESETS, *(HISTORY_PRESETS if history else ()), CUSTOM]
     wanted = qp.get("range", DEFAULT_PRESET)
     index = options.index(wanted) if wanted in options else options.index(DEFAULT_PRESET)
     choice = st.sidebar.selectbox("Time range", options, index=index, key=f"{key}_preset",
@@ -60,7 +66,7 @@ def time_range_picker(key: str = "range") -> TimeRange:
         for k in ("from", "to"):
             if k in qp:
                 del qp[k]
-        return preset_range(choice)
+        return history_range(choice) if choice in HISTORY_PRESETS else preset_range(choice)
     now = utcnow()
     start = _parse_day(qp.get("from"), now - timedelta(days=1))
     end = _parse_day(qp.get("to"), now)

@@ -7,6 +7,7 @@ arrive as strings, so the parsers accept ``"true"``/``"1000"`` as well as JSON b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ DEFAULT_POWERTOOLS_LAYER_VERSION = 38
 POWERTOOLS_ACCOUNT = "017000801446"
 
 T = TypeVar("T")
+REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 
 # CloudWatch Logs only accepts these retention periods (days).
 RETENTION_CHOICES: dict[int, logs.RetentionDays] = {
@@ -96,6 +98,9 @@ class DeployConfig:
     task_cpu: int = 1024
     task_memory_mib: int = 2048
     log_retention_days: int = 30
+    #: A second region (``-c replicaRegion=eu-west-1``): table replicas, report replication,
+    #: backup copies there, and a standby dashboard stack (docs/dr.md).
+    replica_region: str | None = None
 
     @property
     def is_billing_region(self) -> bool:
@@ -155,6 +160,7 @@ def load_config(ctx: Mapping[str, Any]) -> DeployConfig:
         task_cpu=_pick(ctx, "task_cpu", _as_int, d.task_cpu),
         task_memory_mib=_pick(ctx, "task_memory_mib", _as_int, d.task_memory_mib),
         log_retention_days=_pick(ctx, "log_retention_days", _as_int, d.log_retention_days),
+        replica_region=_pick(ctx, "replica_region", _as_opt_str, None),
     )
     _validate(cfg)
     return cfg
@@ -177,3 +183,10 @@ def _validate(cfg: DeployConfig) -> None:
         )
     if cfg.retention_days < 1:
         raise ConfigError("context retention_days must be >= 1")
+    if cfg.replica_region is not None:
+        if not REGION_RE.fullmatch(cfg.replica_region):
+            raise ConfigError(f"context replicaRegion={cfg.replica_region!r}: expected a region "
+                              "such as eu-west-1")
+        if cfg.replica_region == cfg.region:
+            raise ConfigError(f"context replicaRegion={cfg.replica_region!r} is the stack's own "
+                              "region: a replica must live in another region")

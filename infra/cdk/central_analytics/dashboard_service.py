@@ -7,6 +7,8 @@ process, hence sticky sessions, and keeps the WebSocket open, hence a 3600 s idl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_dynamodb as dynamodb
@@ -94,8 +96,10 @@ class DashboardService(Construct):
         cfg: DeployConfig,
         table: dynamodb.ITable,
         lambda_names: tuple[str, ...],
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.extra_env = dict(extra_env or {})  # the pipeline's names (ROLLUPS_TABLE, ...)
         self.network = Network(self, "Network", cfg=cfg)
         self.cluster = ecs.Cluster(
             self,
@@ -229,6 +233,7 @@ class DashboardService(Construct):
                     "METRICS_TABLE": table.table_name,
                     "AWS_REGION": cfg.region,
                     "AWS_DEFAULT_REGION": cfg.region,
+                    **self.extra_env,
                 },
                 secrets={
                     "AUTH_COOKIE_KEY": ecs.Secret.from_secrets_manager(self.cookie_key),

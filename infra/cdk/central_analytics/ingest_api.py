@@ -27,7 +27,9 @@ from central_analytics.config import POWERTOOLS_ACCOUNT, REPO_ROOT, DeployConfig
 
 #: The Lambda root: every folder under it is a package; this function runs ``ingest``.
 FUNCTIONS_DIR = REPO_ROOT / "infra" / "functions"
-ASSET_EXCLUDES = ["tests", "tests/**", "**/__pycache__", "__pycache__", "*.pyc", ".pytest_cache"]
+# pipeline/ is the pipeline Lambda's package: it ships in its own container image (pipeline.py).
+ASSET_EXCLUDES = ["tests", "tests/**", "**/__pycache__", "__pycache__", "*.pyc", ".pytest_cache",
+                  "pipeline", "pipeline/**"]
 HANDLER = "ingest.app.lambda_handler"  # infra/functions/ingest/app.py
 STAGE_NAME = "$default"
 TABLE_WRITE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
