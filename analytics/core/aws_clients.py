@@ -22,6 +22,9 @@ from analytics.core.settings import Settings
 
 #: Cost Explorer only answers in us-east-1.
 GLOBAL_REGIONS = {"ce": "us-east-1"}
+#: Presigned report links must be SigV4 (botocore may still sign S3 URLs with SigV2, which
+#: newer regions refuse and which cannot bound a link's lifetime the same way).
+SERVICE_CONFIG = {"s3": Config(signature_version="s3v4")}
 
 
 def billable_units(api: str, params: dict[str, Any]) -> int:
@@ -64,7 +67,8 @@ class AwsClients:
             if key not in self._clients:
                 c = self._session.client(  # type: ignore[call-overload]  # boto3-stubs: dynamic name
                     service, region_name=region, endpoint_url=self.settings.endpoint_url,
-                    config=self.config,
+                    config=self.config.merge(SERVICE_CONFIG[service]) if service in
+                    SERVICE_CONFIG else self.config,
                 )
                 c.meta.events.register("before-parameter-build", self._count)
                 self._clients[key] = c
