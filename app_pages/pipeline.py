@@ -29,7 +29,7 @@ if not runs.value:
 else:
     last = runs.value[0]
     st.metric("Last run", last.status, f"{last.request.mode} {last.request.label}",
-              delta_color="off", border=True)
+              delta_color="off", delta_arrow="off", border=True)
     st.dataframe(pd.DataFrame([{
         "started (UTC)": pd.Timestamp(r.started_ms, unit="ms", tz="UTC").strftime("%F %T"),
         "status": r.status, "trigger": r.trigger, "mode": r.request.mode,

@@ -20,11 +20,13 @@ import json
 import random
 import time
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from analytics.core.aws_clients import AwsClients
-from analytics.pipeline.model import Rollup, RunRecord, RunRequest, event_of
+from analytics.pipeline.model import PipelineError, Rollup, RunRecord, RunRequest, event_of
 from analytics.pipeline.source import StoredReport
 
 MAX_BATCH = 25  # BatchWriteItem's limit
@@ -156,9 +158,9 @@ class AwsReports:
 
 
 class AwsRunner:
-    """StartExecution on the pipeline's state machine. The execution name is derived from the
-    request, so a second click on the same backfill is refused by Step Functions (names are
-    unique for 90 days) instead of running it twice."""
+    """StartExecution on the pipeline's state machine. The execution name is the request plus
+    the hour, and Step Functions refuses a name it has seen in the last 90 days: a second click
+    on the same backfill within the hour is refused instead of running it twice."""
 
     def __init__(self, *, clients: AwsClients, state_machine_arn: str | None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -168,8 +170,17 @@ class AwsRunner:
         if not self.arn:
             raise RuntimeError("PIPELINE_STATE_MACHINE_ARN is not set: the stack's "
                                "PipelineStateMachineArn output")
-        name = f"{trigger}-{request.mode}-{request.start}-{request.end}"[:80]
-        out = self.clients.client("stepfunctions").start_execution(
-            stateMachineArn=self.arn, name=name,
-            input=json.dumps({**event_of(request), "trigger": trigger}))
+        hour = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y%m%dT%H")
+        name = f"{trigger}-{request.mode}-{request.start}-{request.end}-{hour}"[:80]
+        try:
+            out = self.clients.client("stepfunctions").start_execution(
+                stateMachineArn=self.arn, name=name,
+                input=json.dumps({**event_of(request), "trigger": trigger}))
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            if err.get("Code") == "ExecutionAlreadyExists":
+                raise PipelineError(f"this run was already started this hour ({name}): "
+                                    "follow it in the runs above") from None
+            raise RuntimeError(f"Step Functions refused the run: {err.get('Code')}: "
+                               f"{err.get('Message')}") from exc
         return str(out["executionArn"])

@@ -28,7 +28,14 @@ from analytics.core.settings import load_settings
 from analytics.metrics.aws import AwsMetrics, metric_data_query
 from analytics.metrics.queries import MetricQuery, percentile_of
 from analytics.pipeline.aws import AwsReports, AwsRollups, AwsRunner, item_size
-from analytics.pipeline.model import Rollup, RunRecord, RunRequest, backfill_request, day_request
+from analytics.pipeline.model import (
+    PipelineError,
+    Rollup,
+    RunRecord,
+    RunRequest,
+    backfill_request,
+    day_request,
+)
 from analytics.pipeline.service import execute
 from analytics.pipeline.steps import Fetched, aggregate, daily_queries
 from analytics.sources import Runtime, aws_sources
@@ -256,23 +263,26 @@ def test_packs_go_to_s3_with_a_time_limited_link_and_an_sns_summary() -> None:
 
 
 def test_the_backfill_button_starts_an_execution_named_after_the_request() -> None:
-    # GIVEN the state machine's ARN
+    # GIVEN the state machine's ARN and a clock at 2026-03-10 03:00 UTC
     settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "us-east-1"},
                              secrets={})
     arn = "arn:aws:states:us-east-1:123456789012:stateMachine:central-analytics-pipeline"
-    runner = AwsRunner(clients=AwsClients(settings, QueryCache()), state_machine_arn=arn)
+    runner = AwsRunner(clients=AwsClients(settings, QueryCache()), state_machine_arn=arn,
+                       clock=Clock(NOW))
     request = backfill_request(date(2026, 1, 1), date(2026, 1, 31), today=TODAY)
+    name = "dashboard-backfill-2026-01-01-2026-02-01-20260310T03"
     with Stubber(runner.clients.client("stepfunctions")) as sfn:
-        sfn.add_response("start_execution", {"executionArn": f"{arn}:x",
-                                             "startDate": NOW},
-                         {"stateMachineArn": arn,
-                          "name": "dashboard-backfill-2026-01-01-2026-02-01",
+        sfn.add_response("start_execution", {"executionArn": f"{arn}:x", "startDate": NOW},
+                         {"stateMachineArn": arn, "name": name,
                           "input": '{"mode": "backfill", "from": "2026-01-01", '
                                    '"to": "2026-01-31", "trigger": "dashboard"}'})
-        # WHEN the button starts it
+        sfn.add_client_error("start_execution", "ExecutionAlreadyExists", "exists")
+        # WHEN the button starts it, then is clicked again within the hour
         started = runner.start(request, trigger="dashboard")
+        with pytest.raises(PipelineError, match="already started this hour"):
+            runner.start(request, trigger="dashboard")
         sfn.assert_no_pending_responses()
-    # THEN the execution input is the same event the schedules send
+    # THEN the execution input is the same event the schedules send, and it ran once
     assert started == f"{arn}:x"
 
 
