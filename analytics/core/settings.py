@@ -160,11 +160,6 @@ class Settings(BaseModel):
                 "LOCAL_SCHEDULE": data.get("SIMULATOR_LIVE", "true"), **data}
 
     @property
-    def reports_dir(self) -> Path:
-        """Where the local backend delivers the packs."""
-        return self.data_dir / "reports"
-
-    @property
     def backup_dir(self) -> Path:
         """Where the local backend keeps its store's backup copies."""
         return self.data_dir / "backups"

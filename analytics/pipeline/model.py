@@ -9,7 +9,7 @@ partial day stored as final would read as a drop forever.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -244,6 +244,3 @@ class RunRecord:
                    {k: float(v) for k, v in d.get("durations_s", {}).items()},
                    tuple(d.get("reports", ())), d.get("error"))
 
-
-def rollup_keys(rollups: Sequence[Rollup]) -> set[tuple[str, date]]:
-    return {(r.app, r.day) for r in rollups}
