@@ -10,7 +10,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from central_analytics.alarms import Alarms
-from central_analytics.catalog import CatalogApp, all_lambda_names
+from central_analytics.catalog import CatalogApp
 from central_analytics.config import DeployConfig
 from central_analytics.dashboard_service import DashboardService
 from central_analytics.ingest_api import IngestApi
@@ -43,8 +43,7 @@ class CentralAnalyticsStack(cdk.Stack):
         self.alarms = Alarms(self, "Alarms", cfg=cfg, ingest_function=self.ingest.function,
                              apps=apps)
         self.dashboard = DashboardService(
-            self, "Dashboard", cfg=cfg, table=self.metrics.table,
-            lambda_names=all_lambda_names(apps),
+            self, "Dashboard", cfg=cfg, table=self.metrics.table, apps=apps,
         )
         self.sso: SsoUserPool | None = SsoUserPool(self, "Sso", cfg=cfg) if cfg.sso else None
         self._outputs()
