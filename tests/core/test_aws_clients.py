@@ -64,8 +64,8 @@ def test_an_operation_missing_from_the_permissions_table_is_refused_before_sendi
     with ScriptedEndpoint() as endpoint:
         clients = _clients(endpoint.url)
         # WHEN code calls it
-        with pytest.raises(UndeclaredAwsCall, match="ce.GetReservationUtilization is not "
-                                                    "declared in analytics/core/permissions.py"):
+        with pytest.raises(UndeclaredAwsCall, match=r"ce\.GetReservationUtilization is not "
+                                                    r"declared in analytics/core/permissions"):
             clients.client("ce").get_reservation_utilization(
                 TimePeriod={"Start": "2026-11-01", "End": "2026-11-02"})
     # THEN nothing reached AWS

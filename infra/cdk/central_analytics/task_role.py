@@ -41,7 +41,7 @@ def log_group_arns(stack: cdk.Stack, cfg: DeployConfig) -> list[str]:
 
 
 def api_gateway_arns(cfg: DeployConfig) -> list[str]:
-    """Every REST and HTTP API's read paths (``GET /restapis/<id>``, ``…/stages``, ``/apis/<id>``)."""
+    """Every REST and HTTP API's read paths (``/restapis/<id>``, its stages, ``/apis/<id>``)."""
     return [f"arn:{cdk.Aws.PARTITION}:apigateway:{cfg.region}::{path}"
             for path in ("/restapis/*", "/apis/*")]
 
