@@ -26,6 +26,9 @@ from analytics.costs.source import CostsSource
 from analytics.custom.aws import AwsCustom
 from analytics.custom.local import LocalCustom
 from analytics.custom.source import CustomSource
+from analytics.doctor.aws import AwsDoctor
+from analytics.doctor.local import LocalDoctor
+from analytics.doctor.source import DoctorSource
 from analytics.local.runtime import LocalRuntime
 from analytics.local.store import LocalStore
 from analytics.metrics.aws import AwsMetrics
@@ -47,6 +50,7 @@ class Sources:
     costs: CostsSource
     custom: CustomSource
     performance: PerformanceSource
+    doctor: DoctorSource
 
 
 def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
@@ -58,15 +62,18 @@ def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
         custom=AwsCustom(clients=clients, table=settings.metrics_table),
         performance=AwsPerformance(clients=clients,
                                    logs_timeout_s=settings.logs_query_timeout_s),
+        doctor=AwsDoctor(clients=clients, settings=settings),
     )
 
 
-def local_sources(*, store: LocalStore) -> Sources:
+def local_sources(*, store: LocalStore, settings: Settings | None = None) -> Sources:
     metrics = LocalMetrics(store=store)
+    settings = settings or load_settings({"ANALYTICS_BACKEND": "local"}, secrets={})
     return Sources(
         backend="local", description=f"local (embedded DuckDB at {store.path})",
         metrics=metrics, alarms=LocalAlarms(metrics=metrics), costs=LocalCosts(store=store),
         custom=LocalCustom(store=store), performance=LocalPerformance(metrics=metrics),
+        doctor=LocalDoctor(store=store, settings=settings),
     )
 
 
@@ -94,7 +101,8 @@ def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
         return Runtime(settings, catalog, aws_sources(settings, clients=clients), cache)
     store = LocalStore(settings.duckdb_path)
     local = LocalRuntime(catalog, store, settings=settings)
-    return Runtime(settings, catalog, local_sources(store=store), cache, local)
+    return Runtime(settings, catalog, local_sources(store=store, settings=settings), cache,
+                   local)
 
 
 _runtime: Runtime | None = None

@@ -161,6 +161,12 @@ class QueryCache:
                       self.aws_retry_units, self.upstream_calls):
                 c.clear()
 
+    def forget(self, kind: str, key: Hashable) -> None:
+        """Drop one entry (and its remembered failure), so the next get loads it again."""
+        with self._lock:
+            self._entries.pop((kind, key), None)
+            self._failed.pop((kind, key), None)
+
     # -- the page deadline -----------------------------------------------------------------
     @contextmanager
     def deadline(self, seconds: float | None) -> Iterator[None]:
@@ -210,7 +216,8 @@ class QueryCache:
             self._load(kind, full_key, loader, ttl, flight)
         elif starter:
             run = contextvars.copy_context().run  # the loader sees the caller's principal
-            threading.Thread(target=run, args=(self._load, kind, full_key, loader, ttl, flight),
+            threading.Thread(target=run, args=(self._load_unbounded, kind, full_key, loader,
+                                               ttl, flight),
                              name=f"cache-load-{kind}", daemon=True).start()
         if until is None:
             flight.done.wait()
@@ -223,6 +230,13 @@ class QueryCache:
             with self._lock:
                 self.stats["hits"] += 1
         return Cached(flight.value, flight.fetched_at)
+
+    def _load_unbounded(self, kind: str, full_key: Hashable, loader: Callable[[], Any],
+                        ttl: float | None, flight: _Flight) -> None:
+        """A background load: nobody waits past the deadline for it, so the gets nested in
+        its loader wait for what they need instead of failing "still loading"."""
+        _deadline.set(None)  # in the thread's copy of the caller's context only
+        self._load(kind, full_key, loader, ttl, flight)
 
     def _load(self, kind: str, full_key: Hashable, loader: Callable[[], Any],
               ttl: float | None, flight: _Flight) -> None:

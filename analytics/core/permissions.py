@@ -64,6 +64,8 @@ DASHBOARD: tuple[Permission, ...] = (
        Scope.API_GATEWAY),
     _p("apigateway.GetStages", "apigateway:GET", "REST API stages", Scope.API_GATEWAY),
     _p("apigatewayv2.GetApi", "apigateway:GET", "HTTP API names", Scope.API_GATEWAY),
+    _p("apigatewayv2.GetStages", "apigateway:GET", "the doctor: HTTP API stages exist",
+       Scope.API_GATEWAY),
     _p("dynamodb.Query", "dynamodb:Query", "custom metrics", Scope.METRICS_TABLE),
     _p("dynamodb.DescribeTable", "dynamodb:DescribeTable",
        "the doctor: the metrics table's keys; catalog tables exist",
@@ -84,6 +86,12 @@ DASHBOARD: tuple[Permission, ...] = (
 )
 
 _BY_OPERATION = {p.operation: p for p in DASHBOARD}
+
+
+#: Error codes meaning "the caller may not": a permission problem, never "no data".
+DENIED_CODES = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                "UnauthorizedException", "Forbidden", "ForbiddenException",
+                "AuthorizationError", "NotAuthorized")
 
 
 class UndeclaredAwsCall(RuntimeError):

@@ -31,6 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from analytics.core.aws_clients import AwsClients
 from analytics.core.catalog import Api, App, Resources
 from analytics.core.periods import as_utc
+from analytics.core.permissions import DENIED_CODES
 from analytics.performance.coldstarts import frame, row
 from analytics.performance.discovery import RESOURCE_TYPES, TAG_KEY, ApiRef, classify
 from analytics.performance.insights import (
@@ -44,8 +45,7 @@ from analytics.performance.insights import (
 #: The query over plain-text REPORT lines (Lambda's default log format).
 COLD_START_QUERY = cold_start_query()
 #: Error codes meaning "the caller may not": surfaced, never read as "no data".
-DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
-          "UnauthorizedException", "Forbidden", "ForbiddenException")
+DENIED = DENIED_CODES
 DEFAULT_LOGS_TIMEOUT_S = 20.0
 TIMEOUT_SETTING = "LOGS_QUERY_TIMEOUT_S"
 _DONE_BAD = ("Failed", "Cancelled", "Timeout", "Unknown")

@@ -146,3 +146,22 @@ def test_a_background_load_runs_as_the_page_that_started_it() -> None:
         access.set_principal(None)
     # THEN it sees the page's principal, so access filtering holds in the background too
     assert got.value == access.Principal("vera", "viewer", frozenset({"shop"}))
+
+
+def test_a_load_nested_in_a_background_load_is_waited_for() -> None:
+    # GIVEN a loader that itself reads another (slow) cache entry, as services compose
+    cache = QueryCache()
+    inner_done = threading.Event()
+
+    def inner() -> int:
+        inner_done.wait(0.2)  # slower than the page deadline below
+        return 2
+
+    def outer() -> int:
+        return cache.get("discovery", "names", inner).value * 10
+
+    # WHEN a page with a short deadline starts it and the load finishes in the background
+    with cache.deadline(0.01), pytest.raises(StillLoading):
+        cache.get("realtime", "view", outer)
+    # THEN the background load waited for its inner read instead of failing "still loading"
+    assert _until_cached(cache, "realtime", "view").value == 20
