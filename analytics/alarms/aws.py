@@ -197,7 +197,7 @@ class AwsAlarms:
         if period is not None and period != info.evaluation.period:
             queries = with_period(queries, period)
         period = period or info.evaluation.period
-        if not period_is_valid(period, start, self.clock()):
+        if not period_is_valid(period, start, self.clock(), high_resolution=period < 60):
             raise PeriodError(f"CloudWatch keeps no {period}-second data from {start:%F %T}; "
                               "pick a more recent transition")
         returned = next((q["Id"] for q in queries if q.get("ReturnData", True)), queries[0]["Id"])

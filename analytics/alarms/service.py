@@ -168,7 +168,7 @@ def alarm_metric_window(rt: AlarmsRuntime, app_id: str, alarm_name: str, *,
     p = info.evaluation.period
     start, end = _window(moment, p, now)
     note = ""
-    if p < MINUTE and not period_is_valid(p, start, now):
+    if p < MINUTE and not period_is_valid(p, start, now, high_resolution=True):
         # High-resolution datapoints are kept 3 hours, then only as 1-minute aggregates.
         note = (f"CloudWatch keeps {p}-second datapoints for 3 hours; this window is older, "
                 "so it is drawn at 1-minute resolution")

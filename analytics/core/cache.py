@@ -8,7 +8,8 @@ name) that the pages show and the cost page prices, and two guards for page view
 ``cache.deadline(seconds)`` a load that is not back in time keeps running in the background
 while the caller gets the last good value marked "still loading" (or :class:`StillLoading`);
 and a key whose load failed, or a kind whose load overran a deadline, is not waited for again
-for ``negative_ttl`` (30 s), so the next navigation is quick. Outside a deadline (CLIs, benches,
+for ``negative_ttl`` (30 s), so the next navigation is quick (a quick failure holds back only
+its own key; only lateness makes a whole kind not waited for). Outside a deadline (CLIs, benches,
 tests of the data layer) every load is waited for, as it always was.
 """
 
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from cachetools import LRUCache
+
+from analytics.core.fmt import one_line
 
 T = TypeVar("T")
 #: Covariant: a ``Cached`` is frozen, so a ``Cached[DataFrame]`` is a ``Cached[object]``.
@@ -245,11 +248,10 @@ class QueryCache:
             value = loader()
         except BaseException as exc:
             now = self._clock()
-            failure = _Failure(now, now + self.negative_ttl, f"{type(exc).__name__}: {exc}")
+            failure = _Failure(now, now + self.negative_ttl, _message(exc))
             with self._lock:
                 self.stats["errors"] += 1
-                self._failed[full_key] = failure
-                self._down[kind] = failure
+                self._failed[full_key] = failure  # a quick failure: only this key waits 30 s
                 self._inflight.pop(full_key, None)
             flight.error = exc
             flight.done.set()
@@ -298,7 +300,7 @@ class QueryCache:
         raise UpstreamError(f"{kind} query failed and no earlier value is cached: {message}")
 
     def _fallback(self, kind: str, full_key: Hashable, exc: BaseException) -> Cached[Any]:
-        message = f"{type(exc).__name__}: {exc}"
+        message = _message(exc)
         with self._lock:
             old = self._entries.get(full_key)
             if old is not None:
@@ -306,6 +308,10 @@ class QueryCache:
                 return Cached(old.value, old.fetched_at, stale=True, error=message)
         raise UpstreamError(f"{kind} query failed and no earlier value is cached: {message}") \
             from exc
+
+
+def _message(exc: BaseException) -> str:
+    return one_line(f"{type(exc).__name__}: {exc}")
 
 
 _shared: QueryCache | None = None

@@ -65,10 +65,15 @@ def min_period_for_age(age_s: float) -> int:
     raise PeriodError(f"data older than 455 days is not kept by CloudWatch ({age_s / DAY:.0f} d)")
 
 
-def period_is_valid(period: int, start: datetime, now: datetime) -> bool:
-    """Whether CloudWatch can answer ``period`` for a range starting at ``start``."""
+def period_is_valid(period: int, start: datetime, now: datetime, *,
+                    high_resolution: bool = False) -> bool:
+    """Whether CloudWatch can answer ``period`` for a range starting at ``start``.
+
+    Sub-minute periods exist only for high-resolution metrics (an alarm with a 10 s or 30 s
+    period is on one), and only for their last 3 hours.
+    """
     age = (as_utc(now) - as_utc(start)).total_seconds()
-    if period in HIGH_RESOLUTION_PERIODS:
+    if high_resolution and period in HIGH_RESOLUTION_PERIODS:
         return age <= HIGH_RESOLUTION_AGE
     try:
         multiple = min_period_for_age(age)

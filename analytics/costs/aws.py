@@ -18,6 +18,7 @@ import pandas as pd
 from botocore.exceptions import BotoCoreError, ClientError
 
 from analytics.core.aws_clients import AwsClients
+from analytics.core.fmt import one_line
 from analytics.costs.forecast import Forecast, z_for_level
 from analytics.costs.frames import (
     ALL,
@@ -185,9 +186,10 @@ class AwsCosts:
                 frame.attrs[TAG_STATUS] = self.cost_allocation_tag_status(TAG_KEY)
             except ClientError as exc:
                 error = exc.response.get("Error", {})
-                frame.attrs[TAG_STATUS] = f"unknown ({error.get('Code')}: {error.get('Message')})"
+                frame.attrs[TAG_STATUS] = one_line(
+                    f"unknown ({error.get('Code')}: {error.get('Message')})")
             except BotoCoreError as exc:
-                frame.attrs[TAG_STATUS] = f"unknown ({type(exc).__name__}: {exc})"
+                frame.attrs[TAG_STATUS] = one_line(f"unknown ({type(exc).__name__}: {exc})")
         return frame
 
     def get_cost_forecast(self, start: date, end: date, *, metric: str = DEFAULT_METRIC,

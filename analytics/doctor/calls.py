@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from analytics.core.aws_clients import AwsClients
+from analytics.core.fmt import one_line
 from analytics.core.permissions import DENIED_CODES
 from analytics.doctor.checks import Check, failed, passed, warned
 
@@ -98,12 +99,11 @@ class Calls:
             return Call(None, type(exc).__name__, _readable(str(exc)))
 
 
-def _readable(message: str, limit: int = 200) -> str:
+def _readable(message: str) -> str:
     """One line of an error message (an HTML error page says only that it is one)."""
     if message.lstrip().startswith("<"):
         return "an HTML error page (does the endpoint implement this action?)"
-    line = " ".join(message.split())
-    return line if len(line) <= limit else line[:limit - 1] + "…"
+    return one_line(message)
 
 
 def action_row(action: str, outcome: Call, where: str = "") -> Check:

@@ -79,8 +79,11 @@ def test_a_10_second_alarm_is_charted(ago: timedelta, drawn: int, noted: bool) -
 
 
 def test_high_resolution_periods_are_valid_for_3_hours_only() -> None:
-    assert period_is_valid(10, NOW - timedelta(hours=2, minutes=59), NOW)
-    assert period_is_valid(30, NOW - timedelta(minutes=1), NOW)
-    assert not period_is_valid(10, NOW - timedelta(hours=3, minutes=1), NOW)
-    assert not period_is_valid(20, NOW - timedelta(minutes=1), NOW)  # not a CloudWatch period
-    assert period_is_valid(60, NOW - timedelta(hours=5), NOW)
+    hi = {"high_resolution": True}
+    assert period_is_valid(10, NOW - timedelta(hours=2, minutes=59), NOW, **hi)
+    assert period_is_valid(30, NOW - timedelta(minutes=1), NOW, **hi)
+    assert not period_is_valid(10, NOW - timedelta(hours=3, minutes=1), NOW, **hi)
+    assert not period_is_valid(20, NOW - timedelta(minutes=1), NOW, **hi)  # no such period
+    assert period_is_valid(60, NOW - timedelta(hours=5), NOW, **hi)
+    # a standard-resolution metric has no sub-minute data at all
+    assert not period_is_valid(30, NOW - timedelta(minutes=1), NOW)
