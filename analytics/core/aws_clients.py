@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import threading
+import tomllib
 from collections import Counter
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -22,7 +23,7 @@ from botocore.config import Config
 
 from analytics.core.cache import QueryCache
 from analytics.core.permissions import permission_of
-from analytics.core.settings import Settings
+from analytics.core.settings import ROOT, Settings
 
 #: Cost Explorer only answers in us-east-1.
 GLOBAL_REGIONS = {"ce": "us-east-1"}
@@ -30,10 +31,16 @@ _UNITS = "central_analytics_units"  # the request context key carrying a call's 
 
 
 def package_version() -> str:
-    """The installed project's version (``pip install -e .``), for the User-Agent."""
+    """The project's version for the User-Agent: installed metadata (``pip install -e .``), else
+    the ``pyproject.toml`` beside the code (the container image copies it, installs nothing)."""
     try:
         return version("central-analytics")
     except PackageNotFoundError:
+        pass
+    try:
+        with (ROOT / "pyproject.toml").open("rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
         return "0+unknown"
 
 
@@ -71,8 +78,8 @@ def billable_units(api: str, params: dict[str, Any]) -> int:
 class AwsClients:
     """Creates and memoises boto3 clients; thread-safe (boto3 clients are, sessions are not).
 
-    ``background=True`` for work nobody waits on (CLIs, the doctor, scheduled refreshes): the
-    longer ``AWS_BACKGROUND_READ_TIMEOUT`` instead of the page views' ``AWS_READ_TIMEOUT``.
+    ``background=True`` for work nobody waits on (scheduled refreshes): the longer
+    ``AWS_BACKGROUND_READ_TIMEOUT`` instead of the page views' ``AWS_READ_TIMEOUT``.
     """
 
     def __init__(self, settings: Settings, cache: QueryCache, *, background: bool = False

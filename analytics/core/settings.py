@@ -113,7 +113,7 @@ class Settings(BaseModel):
     connect_timeout: EnvFloat = Field(default=3.0, validation_alias="AWS_CONNECT_TIMEOUT")
     #: Read timeout of the reads page views make: a hung endpoint fails in seconds.
     read_timeout: EnvFloat = Field(default=10.0, validation_alias="AWS_READ_TIMEOUT")
-    #: Read timeout of background work nobody waits on (CLIs, the doctor, scheduled refreshes).
+    #: Read timeout of background work nobody waits on (scheduled refreshes).
     background_read_timeout: EnvFloat = Field(default=30.0,
                                               validation_alias="AWS_BACKGROUND_READ_TIMEOUT")
     max_attempts: EnvInt = Field(default=3, validation_alias="AWS_MAX_ATTEMPTS")

@@ -79,3 +79,18 @@ def test_page_reads_time_out_sooner_than_background_work() -> None:
     assert clients.client("cloudwatch").meta.config.read_timeout == 6.0
     assert background.client("cloudwatch").meta.config.read_timeout == 45.0
     assert background.client("cloudwatch").meta.config.retries["mode"] == "standard"
+
+
+def test_the_version_comes_from_pyproject_in_the_container(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    # GIVEN the container image, which copies the code and pyproject.toml but installs nothing
+    from importlib.metadata import PackageNotFoundError
+
+    from analytics.core import aws_clients
+
+    def not_installed(_: str) -> str:
+        raise PackageNotFoundError("central-analytics")
+
+    monkeypatch.setattr(aws_clients, "version", not_installed)
+    # WHEN the User-Agent's version is read, THEN it is pyproject's
+    assert aws_clients.package_version() == "0.1.0"
