@@ -18,7 +18,7 @@ from analytics.core.catalog import Catalog
 from analytics.core.periods import align_down, utcnow
 from analytics.core.settings import Settings
 from analytics.doctor.calls import REDEPLOY, Call, Calls, action_row
-from analytics.doctor.checks import NOT_CHECKED, Check, failed, passed, warned
+from analytics.doctor.checks import NOT_CHECKED, Check, Status, failed, passed, warned
 from analytics.doctor.probes import LOGS_ACTIONS, iam_rows
 from analytics.doctor.resources import catalog_checks, log_setup_checks
 
@@ -43,7 +43,7 @@ class AwsDoctor:
     def checks(self, catalog: Catalog) -> list[Check]:
         call = Calls(self.clients)
         identity = self._identity(call)
-        if identity.status.value == "✗":
+        if identity.status is Status.FAIL:
             return [identity, failed(NOT_CHECKED, "not checked: AWS did not answer",
                                      "fix the identity check first")]
         logs = list(self._logs_insights(call, catalog))
