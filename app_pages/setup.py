@@ -24,6 +24,8 @@ st.caption(f"Checked at {clock(result.fetched_at)} · exit code of the same run 
 rows = report.frame()
 failing = rows[rows["status"] == "✗"]
 if len(failing):
-    st.error(f"{len(failing)} check(s) failed: " + "; ".join(failing["check"]), icon="✗")
-st.dataframe(rows, hide_index=True, width="stretch",
-             column_config={"status": st.column_config.TextColumn("", width="small")})
+    st.error(f"{len(failing)} check(s) failed: " + "; ".join(failing["check"]))
+st.dataframe(rows, hide_index=True, width="stretch", height="content",
+             column_config={"status": st.column_config.TextColumn("", width="small"),
+                            "found": st.column_config.TextColumn("found", width="large"),
+                            "fix": st.column_config.TextColumn("fix", width="large")})
