@@ -20,8 +20,8 @@ pages, position = auth.navigation(principal)
 page = st.navigation(pages, position=position)
 if principal.signed_in:
     rt = runtime()
-    sidebar_alarm_badge(rt)  # on-call sees a firing alarm from any page
-    with page_frame(rt):
+    with page_frame(rt, deadline_s=rt.settings.page_deadline_s):
+        sidebar_alarm_badge(rt)  # on-call sees a firing alarm from any page
         page.run()
 else:
     page.run()

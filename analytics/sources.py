@@ -28,6 +28,9 @@ from analytics.costs.source import CostsSource
 from analytics.custom.aws import AwsCustom
 from analytics.custom.local import LocalCustom
 from analytics.custom.source import CustomSource
+from analytics.doctor.aws import AwsDoctor
+from analytics.doctor.local import LocalDoctor
+from analytics.doctor.source import DoctorSource
 from analytics.dr.aws import AwsDrill
 from analytics.dr.local import LocalDrill
 from analytics.dr.source import DrSource
@@ -60,6 +63,7 @@ class Sources:
     reports: ReportsSource
     pipeline_runner: PipelineRunner
     dr: DrSource
+    doctor: DoctorSource
 
 
 def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
@@ -77,20 +81,24 @@ def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
         pipeline_runner=AwsRunner(clients=clients,
                                   state_machine_arn=settings.pipeline_state_machine_arn),
         dr=AwsDrill(clients=clients, table=settings.metrics_table),
+        doctor=AwsDoctor(clients=clients, settings=settings),
     )
 
 
-def local_sources(*, store: LocalStore, data_dir: Path | None = None) -> Sources:
+def local_sources(*, store: LocalStore, data_dir: Path | None = None,
+                  settings: Settings | None = None) -> Sources:
     """The local sources; packs and backups live under ``data_dir`` (default: beside the
     store's file)."""
     metrics = LocalMetrics(store=store)
     root = data_dir or store.path.parent
+    settings = settings or load_settings({"ANALYTICS_BACKEND": "local"}, secrets={})
     return Sources(
         backend="local", description=f"local (embedded DuckDB at {store.path})",
         metrics=metrics, alarms=LocalAlarms(metrics=metrics), costs=LocalCosts(store=store),
         custom=LocalCustom(store=store), performance=LocalPerformance(metrics=metrics),
         rollups=LocalRollups(store=store), reports=LocalReports(root=root),
         pipeline_runner=LocalRunner(), dr=LocalDrill(store=store, backup_dir=root / "backups"),
+        doctor=LocalDoctor(store=store, settings=settings),
     )
 
 
@@ -118,7 +126,8 @@ def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
         return Runtime(settings, catalog, aws_sources(settings, clients=clients), cache)
     store = LocalStore(settings.duckdb_path)
     local = LocalRuntime(catalog, store, settings=settings)
-    rt = Runtime(settings, catalog, local_sources(store=store, data_dir=settings.data_dir),
+    rt = Runtime(settings, catalog, local_sources(store=store, data_dir=settings.data_dir,
+                                                   settings=settings),
                  cache, local)
     _start_local_pipeline(rt, local)
     return rt

@@ -5,6 +5,7 @@ review packs. All data comes from analytics.*."""
 import streamlit as st
 
 from analytics.core import access
+from analytics.core.cache import UpstreamError
 from analytics.core.fmt import human
 from analytics.core.periods import HISTORY_PRESETS, history_range
 from analytics.costs import own_spend, tables, unit_economics
@@ -98,17 +99,21 @@ st.subheader("Long-term history")
 span = st.radio("History range", list(HISTORY_PRESETS), horizontal=True, key="cost_history",
                 format_func=LABELS.__getitem__)
 hr = history_range(span)
-past = history.cost_days(rt, apps, start=hr.start.date(), end=hr.end.date(), today=view.today,
-                         metric=metric)
-freshness(past)
-by_app = past.frame.groupby(["start", "app"], as_index=False)[["amount"]].sum()
-labels = tables.names(view) | {UNASSIGNED: "Unassigned (untagged and other tags)"}
-by_app["app"] = [labels.get(a, a) for a in by_app["app"]]
-cc.show_chart(figures.stacked_daily(by_app, "app", f"Daily cost per app, {LABELS[span].lower()}"),
-              by_app, "Cost history")
-for key, segs in past.sources.items():
-    st.caption(f"{labels.get(key, key)}: "
-               + " · ".join(s.describe() for s in segs))
+try:  # the rollups table may be unreachable (not deployed yet): the rest of the page stays
+    past = history.cost_days(rt, apps, start=hr.start.date(), end=hr.end.date(),
+                             today=view.today, metric=metric)
+except UpstreamError as exc:
+    st.warning(f"The long-term history is unavailable right now: {exc}")
+else:
+    freshness(past)
+    by_app = past.frame.groupby(["start", "app"], as_index=False)[["amount"]].sum()
+    labels = tables.names(view) | {UNASSIGNED: "Unassigned (untagged and other tags)"}
+    by_app["app"] = [labels.get(a, a) for a in by_app["app"]]
+    title = f"Daily cost per app, {LABELS[span].lower()}"
+    cc.show_chart(figures.stacked_daily(by_app, "app", title), by_app, "Cost history")
+    for key, segs in past.sources.items():
+        st.caption(f"{labels.get(key, key)}: "
+                   + " · ".join(s.describe() for s in segs))
 
 st.subheader("Unit economics")
 mau_rows = unit_economics.cost_per_mau(rt, view)

@@ -22,7 +22,7 @@ from analytics.alarms.source import HasAlarms
 from analytics.core import access
 from analytics.core.cache import Cached, UpstreamError
 from analytics.core.catalog import App
-from analytics.core.periods import align_down, align_up, as_utc, utcnow
+from analytics.core.periods import MINUTE, align_down, align_up, as_utc, period_is_valid, utcnow
 from analytics.core.runtime import RuntimeOf
 
 AlarmsRuntime = RuntimeOf[HasAlarms]
@@ -150,6 +150,7 @@ class MetricWindow:
     end: datetime
     moment: datetime
     note: str = ""
+    period: int | None = None  # the drawn period when it differs from the alarm's
 
 
 def alarm_metric_window(rt: AlarmsRuntime, app_id: str, alarm_name: str, *,
@@ -163,12 +164,27 @@ def alarm_metric_window(rt: AlarmsRuntime, app_id: str, alarm_name: str, *,
         note = ("a composite alarm has no metric of its own; see the alarms in its rule"
                 if info.kind == "composite" else "this alarm has no plain threshold to draw")
         return Cached(MetricWindow(info, empty, moment, moment, moment, note), time.time())
+    now = now or utcnow()
     p = info.evaluation.period
-    step = timedelta(seconds=p)
-    start = align_down(moment - WINDOW_BEFORE * step, p)
-    end = min(align_up(moment + WINDOW_AFTER * step, p), align_down(now or utcnow(), p))
-    if end <= start:
-        end = start + step
-    key = ("alarm_metric", app_id, alarm_name, int(start.timestamp()), int(end.timestamp()))
+    start, end = _window(moment, p, now)
+    note = ""
+    if p < MINUTE and not period_is_valid(p, start, now, high_resolution=True):
+        # High-resolution datapoints are kept 3 hours, then only as 1-minute aggregates.
+        note = (f"CloudWatch keeps {p}-second datapoints for 3 hours; this window is older, "
+                "so it is drawn at 1-minute resolution")
+        p = MINUTE
+        start, end = _window(moment, p, now)
+    period = p
+    key = ("alarm_metric", app_id, alarm_name, int(start.timestamp()), int(end.timestamp()),
+           period)
     return rt.cache.get("metrics", key, lambda: MetricWindow(
-        info, rt.sources.alarms.alarm_metric(info, start=start, end=end), start, end, moment))
+        info, rt.sources.alarms.alarm_metric(info, start=start, end=end, period=period),
+        start, end, moment, note, period))
+
+
+def _window(moment: datetime, period: int, now: datetime) -> tuple[datetime, datetime]:
+    """From 24 periods before ``moment`` to 12 after, never past the last complete period."""
+    step = timedelta(seconds=period)
+    start = align_down(moment - WINDOW_BEFORE * step, period)
+    end = min(align_up(moment + WINDOW_AFTER * step, period), align_down(now, period))
+    return start, max(end, start + step)

@@ -81,6 +81,12 @@ class Api(_Frozen):
             return {**data, "stage": "prod"}
         return data
 
+    @property
+    def stage_given(self) -> bool:
+        """Whether the stage was named (in apps.toml or by discovery) rather than defaulted:
+        only then do an HTTP API's metrics carry the ``Stage`` dimension."""
+        return "stage" in self.model_fields_set
+
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, kind: str) -> str:

@@ -33,3 +33,12 @@ def age(seconds: float) -> str:
 
 def clock(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
+
+
+def one_line(message: str, limit: int = 240) -> str:
+    """An error message fit for a page: one line, bounded, never an HTML error page's markup."""
+    head, sep, _ = message.partition("<")
+    if sep and ("<html" in message.lower() or "<!doctype" in message.lower()):
+        message = f"{head.strip()} (an HTML error page: does the endpoint implement this?)"
+    line = " ".join(message.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"

@@ -1,9 +1,10 @@
 """Time ranges and CloudWatch periods.
 
 CloudWatch silently returns *no data* when a period breaks its retention rules, so every period
-the dashboard sends is chosen here: 1-minute data lives 15 days, 5-minute data 63 days and 1-hour
-data 455 days. Start and end are aligned to the period so two viewers of "the last hour" in the
-same minute build the same cache key.
+the dashboard sends is chosen here: high-resolution data (1, 5, 10 and 30-second periods) lives
+3 hours, 1-minute data 15 days, 5-minute data 63 days and 1-hour data 455 days. Start and end
+are aligned to the period so two viewers of "the last hour" in the same minute build the same
+cache key.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ RETENTION_TIERS: tuple[tuple[int, int], ...] = (
     (63 * DAY, 300),
     (455 * DAY, 3600),
 )
+#: Sub-minute periods of high-resolution metrics, and how long CloudWatch keeps them.
+HIGH_RESOLUTION_PERIODS: tuple[int, ...] = (1, 5, 10, 30)
+HIGH_RESOLUTION_AGE = 3 * HOUR
 #: Periods the charts may use, smallest first.
 CANDIDATE_PERIODS: tuple[int, ...] = (
     60, 300, 600, 900, 1800, 3600, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY,
@@ -69,9 +73,16 @@ def min_period_for_age(age_s: float) -> int:
     raise PeriodError(f"data older than 455 days is not kept by CloudWatch ({age_s / DAY:.0f} d)")
 
 
-def period_is_valid(period: int, start: datetime, now: datetime) -> bool:
-    """Whether CloudWatch can answer ``period`` for a range starting at ``start``."""
+def period_is_valid(period: int, start: datetime, now: datetime, *,
+                    high_resolution: bool = False) -> bool:
+    """Whether CloudWatch can answer ``period`` for a range starting at ``start``.
+
+    Sub-minute periods exist only for high-resolution metrics (an alarm with a 10 s or 30 s
+    period is on one), and only for their last 3 hours.
+    """
     age = (as_utc(now) - as_utc(start)).total_seconds()
+    if high_resolution and period in HIGH_RESOLUTION_PERIODS:
+        return age <= HIGH_RESOLUTION_AGE
     try:
         multiple = min_period_for_age(age)
     except PeriodError:

@@ -111,8 +111,14 @@ class Settings(BaseModel):
     metrics_table: str = Field(default="central-analytics-metrics",
                                validation_alias="METRICS_TABLE")
     connect_timeout: EnvFloat = Field(default=3.0, validation_alias="AWS_CONNECT_TIMEOUT")
+    #: Read timeout of the reads page views make: a hung endpoint fails in seconds.
     read_timeout: EnvFloat = Field(default=10.0, validation_alias="AWS_READ_TIMEOUT")
+    #: Read timeout of background work nobody waits on (scheduled refreshes).
+    background_read_timeout: EnvFloat = Field(default=30.0,
+                                              validation_alias="AWS_BACKGROUND_READ_TIMEOUT")
     max_attempts: EnvInt = Field(default=3, validation_alias="AWS_MAX_ATTEMPTS")
+    #: What a page view waits for its data before it shows "still loading" and the last value.
+    page_deadline_s: EnvFloat = Field(default=8.0, validation_alias="ANALYTICS_PAGE_DEADLINE_S")
     logs_query_timeout_s: EnvFloat = Field(default=20.0, validation_alias="LOGS_QUERY_TIMEOUT_S")
     simulator_seed: EnvInt = Field(default=7, validation_alias="SIMULATOR_SEED")
     simulator_live: EnvBool = Field(default=True, validation_alias="SIMULATOR_LIVE")

@@ -25,8 +25,15 @@ def metric_figure(window: MetricWindow) -> go.Figure:
     fig.add_vline(x=window.moment, line_dash="dot", line_color="#555")
     fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       yaxis_title=info.unit or None, showlegend=False,
-                      title=f"{info.metric} ({ev.period // 60}-minute periods)")
+                      title=f"{info.metric} ({period_label(window.period or ev.period)})")
     return fig
+
+
+def period_label(seconds: int) -> str:
+    """``10`` -> "10-second periods", ``300`` -> "5-minute periods"."""
+    if seconds % 60:
+        return f"{seconds}-second periods"
+    return f"{seconds // 60}-minute periods"
 
 
 def timeline_figure(info: AlarmInfo, segments: Sequence[Segment]) -> go.Figure:

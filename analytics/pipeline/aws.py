@@ -140,6 +140,8 @@ class AwsReports:
         self._s3().delete_object(Bucket=self.bucket, Key=key)
 
     def list(self, prefix: str) -> list[StoredReport]:
+        if not self._bucket:  # no pipeline deployed (yet): nothing was delivered
+            return []
         pages = self._s3().get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
                                                                      Prefix=prefix)
         out = [StoredReport(o["Key"], int(o["Size"]), int(o["LastModified"].timestamp() * 1000),

@@ -97,8 +97,9 @@ def delivered_reports(rt: PipelineServiceRuntime) -> list[DeliveredReport]:
     """The packs the pipeline delivered, newest first — for admins of every app only: a pack
     holds every app and the untagged spend (it is built with no signed-in user)."""
     _require_full_admin()
-    return [_delivered(r) for r in rt.sources.reports.list(REPORTS_PREFIX)
-            if r.key.endswith((".html", ".md"))]
+    listed = rt.cache.get("reports", REPORTS_PREFIX,
+                          lambda: rt.sources.reports.list(REPORTS_PREFIX), ttl=60.0).value
+    return [_delivered(r) for r in listed if r.key.endswith((".html", ".md"))]
 
 
 def _delivered(r: StoredReport) -> DeliveredReport:

@@ -127,6 +127,8 @@ def metric_chart(window: MetricWindow) -> None:
         st.info(window.note or "No datapoints in this window.")
         return
     st.plotly_chart(alarm_figures.metric_figure(window), width="stretch")
+    if window.note:
+        st.caption(window.note)
 
 
 def timeline_chart(info: AlarmInfo, segments: Sequence[Segment]) -> None:

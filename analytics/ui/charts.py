@@ -116,6 +116,9 @@ COLD_START_CONFIG = {
     "init_p50_ms": st.column_config.NumberColumn("Init p50", format="%.0f ms"),
     "init_p95_ms": st.column_config.NumberColumn("Init p95", format="%.0f ms"),
     "note": st.column_config.TextColumn("Note"),
+    "log_source": st.column_config.TextColumn(
+        "Counted from", help="Text REPORT lines or JSON platform.report records (the function's "
+        "log format), SnapStart restores, and the log group when it is not /aws/lambda/<name>"),
 }
 
 

@@ -19,8 +19,9 @@ import streamlit as st
 
 from analytics.alarms.config import AlarmConfigError
 from analytics.core.access import AccessDenied
-from analytics.core.cache import UpstreamError
+from analytics.core.cache import STILL_LOADING, StillLoading, UpstreamError
 from analytics.core.fmt import age, clock
+from analytics.core.notes import collecting
 from analytics.core.periods import PeriodError
 from analytics.sources import Runtime
 
@@ -52,12 +53,21 @@ _current: ContextVar[_Frame | None] = ContextVar("page_frame", default=None)
 
 
 @contextmanager
-def page_frame(rt: Runtime) -> Iterator[None]:
-    """Run a page inside the frame: banner slot first, the page, then the footer."""
+def page_frame(rt: Runtime, *, deadline_s: float | None = None) -> Iterator[None]:
+    """Run a page inside the frame: banner slot first, the page, then the footer.
+
+    ``deadline_s``: how long the page's data reads may take in all (``ANALYTICS_PAGE_DEADLINE_S``).
+    """
     frame = _Frame()
     token = _current.set(frame)
     try:
-        yield
+        with rt.cache.deadline(deadline_s), collecting() as notes:
+            try:
+                yield
+            finally:
+                with frame.banner:
+                    for text in notes:
+                        st.warning(text, icon="🔎")
     except UpstreamError as exc:
         show_upstream_error(exc)
     except AlarmConfigError as exc:
@@ -90,14 +100,20 @@ def freshness(result: Fresh) -> None:
 
 def _draw_freshness(result: Fresh) -> None:
     if result.stale:
+        why = ("the latest refresh is " if (result.error or "").startswith(STILL_LOADING)
+               else "the latest refresh failed — ")
         st.warning(f"Showing cached data as of {clock(result.fetched_at)} "
-                   f"({age(time.time() - result.fetched_at)} old): the latest refresh failed — "
+                   f"({age(time.time() - result.fetched_at)} old): {why}"
                    f"{result.error}", icon="⚠️")
     else:
         st.caption(f"Data as of {clock(result.fetched_at)}")
 
 
 def show_upstream_error(exc: UpstreamError) -> None:
+    if isinstance(exc, StillLoading):
+        st.info(f"Still loading / timed out: {exc}. Nothing is cached yet; reload in a few "
+                "seconds.", icon="⏳")
+        return
     st.error(f"The data source did not answer and nothing is cached yet: {exc}. "
              "The page retries on the next refresh.")
 

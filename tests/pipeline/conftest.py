@@ -33,7 +33,7 @@ TODAY = date(2026, 3, 10)
 COST_FIRST = date(2026, 1, 1)
 FAR_TTL = 4_102_444_800  # 2100-01-01: custom points never expire during the tests
 
-HTTP_API = ("AWS/ApiGateway", canonical_dims([("ApiId", "k3x9ab12cd")]))
+HTTP_API = ("AWS/ApiGateway", canonical_dims([("ApiId", "k3x9ab12cd"), ("Stage", "$default")]))
 REST_API = ("AWS/ApiGateway", canonical_dims([("ApiName", "jobseek-public"), ("Stage", "prod")]))
 AUTH_FN = ("AWS/Lambda", canonical_dims([("FunctionName", "ilikeyacut-auth")]))
 

@@ -1,4 +1,4 @@
-"""The slice of ``apps.toml`` the infrastructure needs: APIs, Lambda names and alarm prefixes.
+"""The slice of ``apps.toml`` the infrastructure needs: APIs, resource names, tags, alarm prefixes.
 
 It reads the catalog through the dashboard's own :mod:`analytics.core.catalog` (stdlib and
 pydantic, no dashboard dependencies), so a catalog the dashboard rejects can never be deployed,
@@ -36,6 +36,9 @@ class CatalogApp:
     namespace: str
     apis: tuple[CatalogApi, ...]
     lambdas: tuple[str, ...]
+    cost_tag: str = ""
+    dynamodb_tables: tuple[str, ...] = ()
+    rds_instances: tuple[str, ...] = ()
 
 
 def _view(catalog: Catalog) -> tuple[CatalogApp, ...]:
@@ -47,6 +50,9 @@ def _view(catalog: Catalog) -> tuple[CatalogApp, ...]:
             namespace=a.namespace,
             apis=tuple(CatalogApi(p.id, p.name, p.kind, p.stage) for p in a.resources.apis),
             lambdas=a.resources.lambdas,
+            cost_tag=a.cost_tag,
+            dynamodb_tables=a.resources.dynamodb_tables,
+            rds_instances=a.resources.rds_instances,
         )
         for a in sorted(catalog.apps, key=lambda a: a.id)
     )
@@ -73,4 +79,13 @@ def all_lambda_names(apps: tuple[CatalogApp, ...]) -> tuple[str, ...]:
     for app in apps:
         for fn in app.lambdas:
             seen.setdefault(fn, None)
+    return tuple(seen)
+
+
+def all_of(apps: tuple[CatalogApp, ...], field: str) -> tuple[str, ...]:
+    """Every name in one resource list (``"dynamodb_tables"``…) of every app, de-duplicated."""
+    seen: dict[str, None] = {}
+    for app in apps:
+        for name in getattr(app, field):
+            seen.setdefault(name, None)
     return tuple(seen)

@@ -70,6 +70,16 @@ def _as_int(key: str, raw: Any) -> int:
         raise ConfigError(f"context {key}={raw!r}: expected an integer") from exc
 
 
+def _as_names(key: str, raw: Any) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    names = tuple(str(i).strip() for i in items if str(i).strip())
+    for name in names:
+        if not name.startswith("/") or " " in name:
+            raise ConfigError(f"context {key}: {name!r} is not a log group name or pattern "
+                              "(e.g. /teams/shop/*)")
+    return names
+
+
 def _as_opt_str(_key: str, raw: Any) -> str | None:
     text = str(raw).strip() if raw is not None else ""
     return text or None
@@ -101,6 +111,9 @@ class DeployConfig:
     #: A second region (``-c replicaRegion=eu-west-1``): table replicas, report replication,
     #: backup copies there, and a standby dashboard stack (docs/dr.md).
     replica_region: str | None = None
+    #: Log groups beyond ``/aws/lambda/*`` the dashboard may run Logs Insights on (functions
+    #: with a custom ``LoggingConfig.LogGroup``): names or ``*`` patterns, comma-separated.
+    log_group_patterns: tuple[str, ...] = ()
 
     @property
     def is_billing_region(self) -> bool:
@@ -161,6 +174,7 @@ def load_config(ctx: Mapping[str, Any]) -> DeployConfig:
         task_memory_mib=_pick(ctx, "task_memory_mib", _as_int, d.task_memory_mib),
         log_retention_days=_pick(ctx, "log_retention_days", _as_int, d.log_retention_days),
         replica_region=_pick(ctx, "replica_region", _as_opt_str, None),
+        log_group_patterns=_pick(ctx, "log_group_patterns", _as_names, d.log_group_patterns),
     )
     _validate(cfg)
     return cfg

@@ -21,9 +21,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from central_analytics.catalog import CatalogApp
 from central_analytics.config import REPO_ROOT, DeployConfig
 from central_analytics.nag import acknowledge
 from central_analytics.network import Network
+from central_analytics.task_role import acknowledge_wildcards, task_role_statements
 
 CONTAINER_PORT = 8501
 HEALTH_CHECK_PATH = "/_stcore/health"
@@ -39,52 +41,6 @@ ASSET_EXCLUDES = [
     "**/__pycache__", ".pytest_cache", ".ruff_cache", ".streamlit/secrets.toml",
 ]
 
-STAR_READ_ACTIONS = [
-    "cloudwatch:GetMetricData",
-    "cloudwatch:ListMetrics",
-    "cloudwatch:DescribeAlarms",
-    "cloudwatch:DescribeAlarmHistory",
-    "logs:GetQueryResults",
-    "ce:GetCostAndUsage",
-    "ce:GetCostForecast",
-    "ce:GetAnomalies",
-    "tag:GetResources",
-]
-
-
-def task_role_statements(
-    cfg: DeployConfig, table: dynamodb.ITable, lambda_names: tuple[str, ...]
-) -> list[iam.PolicyStatement]:
-    """The dashboard's read-only permissions, and nothing else.
-
-    CloudWatch metric/alarm reads, GetQueryResults, Cost Explorer and tag:GetResources have no
-    resource-level permissions, so they need ``*``; StartQuery is limited to the catalog apps'
-    Lambda log groups and Query to the metrics table.
-    """
-    statements = [
-        iam.PolicyStatement(sid="ReadOnlyApisWithoutResourceLevel", actions=STAR_READ_ACTIONS,
-                            resources=["*"]),
-        iam.PolicyStatement(sid="QueryMetricsTable", actions=["dynamodb:Query"],
-                            resources=[table.table_arn]),
-    ]
-    if lambda_names:
-        arns: list[str] = []
-        for fn in lambda_names:
-            base = cdk.Stack.of(table).format_arn(
-                service="logs",
-                resource="log-group",
-                resource_name=f"/aws/lambda/{fn}",
-                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                region=cfg.region,
-            )
-            arns.extend([base, f"{base}:*"])
-        statements.append(
-            iam.PolicyStatement(sid="InsightsOnAppLambdaLogs", actions=["logs:StartQuery"],
-                                resources=arns)
-        )
-    return statements
-
-
 class DashboardService(Construct):
     """Fargate service (Streamlit image), ALB, secrets, task role and CPU autoscaling."""
 
@@ -95,7 +51,7 @@ class DashboardService(Construct):
         *,
         cfg: DeployConfig,
         table: dynamodb.ITable,
-        lambda_names: tuple[str, ...],
+        apps: tuple[CatalogApp, ...],
         extra_env: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -148,16 +104,9 @@ class DashboardService(Construct):
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description="Central Analytics dashboard: read metrics, alarms, logs, costs, tags",
         )
-        for statement in task_role_statements(cfg, table, lambda_names):
+        for statement in task_role_statements(cfg, table, apps):
             self.task_role.add_to_policy(statement)
-        acknowledge(
-            self.task_role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "cloudwatch GetMetricData/ListMetrics/DescribeAlarms/DescribeAlarmHistory, "
-            "logs:GetQueryResults, ce:* reads and tag:GetResources have no resource-level "
-            "permissions; the statement holds only these read actions.",
-        )
-        self._acknowledge_log_group_wildcards(lambda_names)
+        acknowledge_wildcards(self.task_role, cfg, apps)
 
         self.image = ecr_assets.DockerImageAsset(
             self,
@@ -264,20 +213,6 @@ class DashboardService(Construct):
         # Streamlit sessions live in one process: reconnects must reach the same task.
         tg.enable_cookie_stickiness(STICKINESS)
         tg.set_attribute("deregistration_delay.timeout_seconds", "30")
-
-    def _acknowledge_log_group_wildcards(self, lambda_names: tuple[str, ...]) -> None:
-        """StartQuery lists each log group twice: bare ARN and the ``:*`` form IAM also matches."""
-        for fn in lambda_names:
-            arn = (
-                f"arn:<AWS::Partition>:logs:{cdk.Stack.of(self).region}:<AWS::AccountId>:"
-                f"log-group:/aws/lambda/{fn}:*"
-            )
-            acknowledge(
-                self.task_role,
-                f"AwsSolutions-IAM5[Resource::{arn}]",
-                f"The ':*' suffix is the log-group ARN form CloudWatch Logs also authorizes "
-                f"StartQuery against; it is still limited to the single log group of {fn}.",
-            )
 
     def _acknowledge_service_findings(self) -> None:
         acknowledge(

@@ -62,8 +62,7 @@ class StandbyStack(cdk.Stack):
     """The dashboard in the replica region, reading that region's replicas."""
 
     def __init__(self, scope: Construct, construct_id: str, *, cfg: DeployConfig,
-                 primary: CentralAnalyticsStack, lambda_names: tuple[str, ...],
-                 **kwargs: object) -> None:
+                 primary: CentralAnalyticsStack, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         here = dataclasses.replace(cfg, region=self.region, replica_region=None)
         metrics = dynamodb.Table.from_table_name(self, "MetricsReplica",
@@ -72,8 +71,7 @@ class StandbyStack(cdk.Stack):
         env = dashboard_env(self, cfg)
         del env["PIPELINE_STATE_MACHINE_ARN"]  # the pipeline runs in the primary region only
         self.dashboard = DashboardService(
-            self, "Dashboard", cfg=here, table=metrics, lambda_names=lambda_names,
-            extra_env=env)
+            self, "Dashboard", cfg=here, table=metrics, apps=primary.apps, extra_env=env)
         self.dashboard.task_role.add_to_policy(iam.PolicyStatement(
             sid="ReadRollupsReplica", actions=["dynamodb:Query"],
             resources=[self.format_arn(service="dynamodb", resource="table",
@@ -92,8 +90,7 @@ def build_dr_stacks(app: cdk.App, cfg: DeployConfig,
     target = DrTargetStack(app, DR_STACK, cfg=cfg, env=env,
                            description="Central Analytics DR: replica reports bucket, backup vault")
     primary.add_stack_dependency(target, "backup copies need their destination vault")
-    standby = StandbyStack(app, STANDBY_STACK, cfg=cfg, primary=primary,
-                           lambda_names=primary.lambda_names, env=env,
+    standby = StandbyStack(app, STANDBY_STACK, cfg=cfg, primary=primary, env=env,
                            cross_region_references=True,
                            description="Central Analytics standby dashboard (replica region)")
     return target, standby

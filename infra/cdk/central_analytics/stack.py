@@ -10,7 +10,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from central_analytics.alarms import Alarms
-from central_analytics.catalog import CatalogApp, all_lambda_names
+from central_analytics.catalog import CatalogApp
 from central_analytics.config import DeployConfig
 from central_analytics.dashboard_service import DashboardService
 from central_analytics.ingest_api import IngestApi
@@ -34,7 +34,7 @@ class CentralAnalyticsStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.cfg = cfg
-        self.lambda_names = all_lambda_names(apps)
+        self.apps = apps
         self.metrics = MetricsTable(self, "Metrics", replica_region=cfg.replica_region,
                                     dr_vault_name=dr_vault_name(cfg))
         self.ingest = IngestApi(
@@ -47,8 +47,8 @@ class CentralAnalyticsStack(cdk.Stack):
         self.alarms = Alarms(self, "Alarms", cfg=cfg, ingest_function=self.ingest.function,
                              apps=apps)
         self.dashboard = DashboardService(
-            self, "Dashboard", cfg=cfg, table=self.metrics.table,
-            lambda_names=self.lambda_names, extra_env=dashboard_env(self, cfg),
+            self, "Dashboard", cfg=cfg, table=self.metrics.table, apps=apps,
+            extra_env=dashboard_env(self, cfg),
         )
         self.sso: SsoUserPool | None = SsoUserPool(self, "Sso", cfg=cfg) if cfg.sso else None
         self._outputs()
