@@ -49,7 +49,7 @@ from pydantic import (
 )
 
 from analytics.core.access import ROLES
-from analytics.core.validation import first_problem
+from analytics.core.validation import Problem, first_problem
 
 ALL_APPS = "*"
 BCRYPT_ROUNDS = 12
@@ -262,17 +262,31 @@ def parse_credentials(data: Any, source: str) -> Credentials:
                 dict(raw_entry) if isinstance(raw_entry, Mapping) else raw_entry,
                 context={"username": name})
         except ValidationError as exc:
-            raise CredentialsError(f"{where}: {first_problem(exc).message}") from None
+            raise CredentialsError(f"{where}: {_without_value(first_problem(exc))}") from None
         users[name] = User(name, entry.password_hash, entry.name or name, entry.email,
                            entry.role, entry.apps)
     return Credentials(users, source)
+
+
+def _without_value(problem: Problem) -> str:
+    """The message without the offending value: in this file it may be a hash or a password."""
+    return re.sub(r", got .*\Z", "", problem.message, flags=re.S)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Where and what, never the line itself (PyYAML's message quotes the line with a caret)."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return f"not valid YAML{where}: {exc.problem or exc.context or 'syntax error'}"
+    return "not valid YAML"
 
 
 def parse_yaml(text: str, source: str) -> Credentials:
     try:
         data = yaml.safe_load(text) or {"usernames": {}}
     except yaml.YAMLError as exc:
-        raise CredentialsError(f"{source}: not valid YAML: {exc}") from exc
+        raise CredentialsError(f"{source}: {_yaml_problem(exc)}") from None
     return parse_credentials(data, source)
 
 

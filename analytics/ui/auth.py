@@ -7,33 +7,38 @@ of the user's role. Decisions (lockout, password check, SSO claim mapping, the s
 principal rule) live in :mod:`analytics.auth`; this module only moves them in and out of
 ``st.session_state`` and draws.
 
-Why our own form instead of ``Authenticate.login(location="main")``: the 15-minute lockout has to
-run *before* the password is checked, and the library gives no hook there. The form keeps the
-library's key and labels (``FormSubmitter:Login-Login``), and the library still does what it is
-good at: the signed re-login cookie (``login(location="unrendered")``), writing and deleting it.
+Why our own form and cookie instead of streamlit-authenticator's: the attempt has to be
+reserved *before* the password is checked, and the session the cookie names has to be
+revocable (a session id, a credential version, a deny-list), and the library has no hook for
+either. The form keeps the library's key and labels (``FormSubmitter:Login-Login``); the cookie
+is our own HS256 token (:mod:`analytics.auth.cookie`), written and deleted by the same browser
+component the library uses, and read server-side from the request's cookies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+import extra_streamlit_components as stx
 import streamlit as st
-import streamlit_authenticator as stauth
 from streamlit.runtime.scriptrunner import get_script_run_ctx
-from streamlit_authenticator.utilities import LoginError
 
-from analytics.auth import sso
+from analytics.auth import cookie, sso
 from analytics.auth.audit import audit
+from analytics.auth.client import client_address
 from analytics.auth.config import AuthConfig, AuthConfigError, default_credentials_path
 from analytics.auth.config import load_auth_config as _load_auth_config
-from analytics.auth.credentials import CredentialsError
+from analytics.auth.credentials import CredentialsError, User
 from analytics.auth.pages import LOGIN_PAGE, PAGES, pages_for
 from analytics.auth.session import (
-    AUTH_KEYS,
     grant_session,
     principal_from_session,
     sign_in,
@@ -60,6 +65,13 @@ _SIGN_OUT = "_auth_sign_out_requested"
 _ERROR = "_auth_error"
 _SSO_DENIED = "_auth_sso_denied"
 _PRINCIPAL = "_auth_principal"
+_SID = "_auth_sid"  # the session id the cookie names (what sign-out revokes)
+_VER = "_auth_ver"  # the credential version the session was granted with
+_EXP = "_auth_exp"  # when the session's cookie expires (epoch s): the deny-list keeps it so long
+_COOKIE_VALUE = "_auth_cookie_value"  # the signed token a pending write puts in the browser
+_SECURE = "_auth_cookie_secure"
+_LIBRARY_KEYS = ("authentication_status", "username", "name", "email", "roles")
+NOT_CONFIGURED = "Sign-in is not configured; see the server log."
 
 
 # -- principal outside Home.py's thread (fragment reruns) ---------------------------------------
@@ -118,21 +130,49 @@ def load_config(rt: Runtime) -> AuthConfig:
 
 
 def _config_or_stop() -> AuthConfig:
+    """The auth config, or a message that says nothing of it and stops the run.
+
+    The detail (which file, which user, which field; never a line of the file) goes to the
+    server log. Only the fixed advice of a refused cookie key, which holds no configuration
+    value, is shown on the page as well.
+    """
     rt = runtime()
     try:
         return load_config(rt)
     except (AuthConfigError, CredentialsError) as exc:
-        st.error(f"Sign-in is not configured safely — {exc}", icon="🔒")
+        log.error("sign-in is not configured: %s", exc)
+        advice = f" {exc}" if isinstance(exc, AuthConfigError) and exc.public else ""
+        st.error(NOT_CONFIGURED + advice, icon="🔒")
         st.stop()
         raise  # unreachable: st.stop() raises
 
 
-def _authenticator(cfg: AuthConfig) -> stauth.Authenticate:
-    """The library object for this run (it renders the cookie component, so once per run)."""
-    return stauth.Authenticate(
-        cfg.credentials.to_authenticator_dict(), cfg.cookie.name, cfg.cookie.key,
-        cfg.cookie.expiry_days, auto_hash=False, login_sleep_time=0,
-    )
+# -- the request: what the browser sent with this session's connection -------------------------
+def _request() -> tuple[Mapping[str, str], Mapping[str, str], str | None]:
+    """``(cookies, headers, peer address)`` of the session's initial request.
+
+    Streamlit answers None for a loopback peer (and outside a browser session), read here as
+    127.0.0.1 so a reverse proxy on the same host can be listed as trusted.
+    """
+    ctx = st.context
+    try:
+        cookies = dict(ctx.cookies)
+        headers = {k.lower(): v for k, v in ctx.headers.items()}
+    except Exception:  # AppTest's mocks: no request at all
+        cookies, headers = {}, {}
+    return cookies, headers, ctx.ip_address or "127.0.0.1"
+
+
+def _client(cfg: AuthConfig) -> str:
+    _, headers, peer = _request()
+    return client_address(peer, headers.get("x-forwarded-for"), trusted=cfg.trusted_proxies)
+
+
+def _secure_request() -> bool:
+    """True when the browser reached us over HTTPS (the ALB says so in X-Forwarded-Proto)."""
+    _, headers, _ = _request()
+    proto = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return proto == "https"
 
 
 # -- the gate -----------------------------------------------------------------------------------
@@ -141,15 +181,19 @@ def gate() -> Principal:
     access.set_principal(ANONYMOUS)
     state = st.session_state
     state[_PRINCIPAL] = ANONYMOUS
+    for k in _LIBRARY_KEYS:  # the shape streamlit-authenticator gives a fresh session
+        state.setdefault(k, None)
     cfg = _config_or_stop()
+    rt = runtime()
     if state.get(_SIGN_OUT):
-        _sign_out(cfg)
+        _sign_out(cfg, rt)
+    if state.get("authentication_status") is True:
+        _recheck(cfg, rt)
     signed_in = state.get("authentication_status") is True
-    if not signed_in or state.get(_PENDING_COOKIE) or state.get(_PENDING_DELETE):
-        authenticator = _authenticator(cfg)
-        _cookie_writes(authenticator)
-        if not signed_in:
-            _cookie_sign_in(cfg, authenticator)
+    if state.get(_PENDING_COOKIE) or state.get(_PENDING_DELETE):
+        _cookie_writes(cfg)
+    if not signed_in:
+        _cookie_sign_in(cfg, rt)
     if state.get("authentication_status") is not True and cfg.sso is not None:
         _sso_sign_in(cfg)
     principal = principal_from_session(state)
@@ -157,41 +201,114 @@ def gate() -> Principal:
     return principal
 
 
-def _cookie_writes(authenticator: stauth.Authenticate) -> None:
-    """Write or delete the re-login cookie, and keep doing so until the browser confirms.
+def _now() -> float:
+    return time.time()
 
-    The cookie is written by a component in the browser. Another component (the library's
-    cookie reader) can trigger a rerun before that one has loaded; a one-shot render would then
-    be unmounted unexecuted. So the write is rendered again on the following runs until its
-    component reports back (its value, kept under the library's widget keys "set" / "delete",
-    turns True), at most ``_COOKIE_WRITE_RUNS`` runs. No st.rerun() here: that would drop the
-    write for sure.
+
+def _revoked(rt: Runtime, sid: str, *, if_unknown: bool) -> bool:
+    """Ask the deny-list; when it cannot answer, ``if_unknown`` decides (and the log says so).
+
+    A running session stays on through a deny-list outage (it was checked when it started);
+    a cookie sign-in does not (the visitor gets the form).
+    """
+    try:
+        return rt.security.revoked.is_revoked(sid)
+    except Exception as exc:
+        log.warning("revoked sessions unavailable (%s); %s", type(exc).__name__,
+                    "refusing the cookie" if if_unknown else "keeping the running session")
+        return if_unknown
+
+
+def _revocation_reason(cfg: AuthConfig, rt: Runtime, *, username: str, sid: object,
+                       version: object, if_unknown: bool = False) -> str | None:
+    """Why a password or cookie session may not go on (None: it may)."""
+    user = cfg.credentials.get(username)
+    if user is None:
+        return "your account was removed"
+    if not isinstance(sid, str) or not isinstance(version, str):
+        return "the session carries no session id"
+    if cookie.credential_version(user) != version:
+        return "your password, role or apps changed"
+    if _revoked(rt, sid, if_unknown=if_unknown):
+        return "this session was signed out"
+    return None
+
+
+def _recheck(cfg: AuthConfig, rt: Runtime) -> None:
+    """Every run of a signed-in session: is its user still there, unchanged, not signed out?
+
+    SSO sessions are the identity provider's (Streamlit's identity cookie, [sso_roles]); every
+    other session is checked against the users file as it is now, so removing a user, changing
+    a password, a role or the apps ends that user's open sessions at their next run.
     """
     state = st.session_state
-    for pending, widget, write in (
-            (_PENDING_DELETE, "delete", authenticator.cookie_controller.delete_cookie),
-            (_PENDING_COOKIE, "set", authenticator.cookie_controller.set_cookie)):
-        runs_left = int(state.get(pending) or 0)
-        if runs_left <= 0:
-            continue
-        write()
-        state[pending] = 0 if state.get(widget) is True else runs_left - 1
-        if not state[pending]:
-            state.pop(pending, None)
-        return  # never both in one run: a delete pending means no one is signed in
+    if state.get(_METHOD) == "sso":
+        return
+    username = str(state.get("username") or "")
+    reason = _revocation_reason(cfg, rt, username=username, sid=state.get(_SID),
+                                version=state.get(_VER))
+    if reason is None:
+        return
+    audit("sign_out", user=username or "(none)", outcome="denied",
+          method=state.get(_METHOD) or "session", detail=reason)
+    _clear_session()
+    state[_PENDING_DELETE] = _COOKIE_WRITE_RUNS
+    state[_ERROR] = f"You were signed out: {reason}. Sign in again."
+
+
+def _cookie_writes(cfg: AuthConfig) -> None:
+    """Write or delete the re-login cookie, and keep doing so until the browser confirms.
+
+    The cookie is written by a component in the browser. Another component (the cookie
+    reader) can trigger a rerun before that one has loaded; a one-shot render would then be
+    unmounted unexecuted. So the write is rendered again on the following runs until its
+    component reports back (its value, kept under the widget keys "set" / "delete", turns
+    True), at most ``_COOKIE_WRITE_RUNS`` runs. No st.rerun() here: that would drop the write.
+    The component writes ``document.cookie``, so the cookie cannot be HttpOnly; it is
+    ``SameSite=Strict`` and ``Secure`` whenever the page came over HTTPS.
+    """
+    state = st.session_state
+    manager = stx.CookieManager(key="init")
+    if int(state.get(_PENDING_DELETE) or 0) > 0:
+        pending, widget = _PENDING_DELETE, "delete"
+        with contextlib.suppress(KeyError):  # not listed by the component: still sent
+            manager.delete(cfg.cookie.name, key="delete")
+    elif int(state.get(_PENDING_COOKIE) or 0) > 0 and state.get(_COOKIE_VALUE):
+        pending, widget = _PENDING_COOKIE, "set"
+        expires = datetime.fromtimestamp(float(state.get(_EXP) or _now()), UTC)
+        manager.set(cfg.cookie.name, str(state[_COOKIE_VALUE]), key="set", expires_at=expires,
+                    secure=bool(state.get(_SECURE)) or None, same_site="strict")
+    else:
+        state.pop(_PENDING_COOKIE, None)
+        return
+    runs_left = int(state.get(pending) or 0)
+    state[pending] = 0 if state.get(widget) is True else runs_left - 1
+    if not state[pending]:
+        state.pop(pending, None)
+        if pending == _PENDING_COOKIE:
+            state.pop(_COOKIE_VALUE, None)
 
 
 def _clear_session() -> None:
     """Forget everything this session held; keep ``logout`` so the old cookie is not reused."""
     for k in list(st.session_state.keys()):
         del st.session_state[k]
+    for k in _LIBRARY_KEYS:
+        st.session_state[k] = None
     st.session_state["logout"] = True
 
 
-def _sign_out(cfg: AuthConfig) -> None:
+def _sign_out(cfg: AuthConfig, rt: Runtime) -> None:
     state = st.session_state
     user = str(state.get("username") or "")
     method = state.get(_METHOD) or "session"
+    sid = state.get(_SID)
+    if isinstance(sid, str) and sid:
+        until = float(state.get(_EXP) or _now() + cfg.cookie.lifetime_s)
+        try:
+            rt.security.revoked.revoke(sid, until=until)
+        except Exception:  # the session still ends here; only a copied cookie outlives it
+            log.exception("sign-out: could not record the revoked session")
     if user:
         audit("sign_out", user=user, outcome="success", method=method)
     _clear_session()
@@ -200,26 +317,40 @@ def _sign_out(cfg: AuthConfig) -> None:
         st.logout()  # clears Streamlit's identity cookie and starts a new session
 
 
-def _cookie_sign_in(cfg: AuthConfig, authenticator: stauth.Authenticate) -> None:
-    """Re-login from the signed cookie (a reload or a new tab), before st.navigation."""
+def _start_session(user: User, *, method: str, token: cookie.SessionToken) -> None:
     state = st.session_state
-    try:
-        authenticator.login(location="unrendered")
-    except LoginError as exc:  # a cookie for a user who was removed since
-        audit("sign_in", user="(cookie)", outcome="denied", method="cookie", detail=str(exc))
-        authenticator.cookie_controller.delete_cookie()
-        for k in AUTH_KEYS:
-            state[k] = None
-        return
-    if state.get("authentication_status") is not True:
-        return
-    user = cfg.credentials.get(str(state.get("username") or ""))
-    if user is None:
-        for k in AUTH_KEYS:
-            state[k] = None
-        return
     state.update(user_session(user))
-    state[_METHOD] = "cookie"
+    state[_METHOD] = method
+    state[_SID] = token.sid
+    state[_VER] = token.version
+    state[_EXP] = token.expires_at
+
+
+def _cookie_sign_in(cfg: AuthConfig, rt: Runtime) -> None:
+    """Re-login from the signed cookie (a reload or a new tab), before st.navigation.
+
+    A cookie that is malformed, forged, signed with another algorithm, expired, revoked, or
+    made for credentials that changed since is treated as no cookie and deleted.
+    """
+    state = st.session_state
+    if state.get("logout") or state.get(_PENDING_DELETE):
+        return
+    cookies, _, _ = _request()
+    raw = cookies.get(cfg.cookie.name)
+    if raw is None:
+        return
+    token = cookie.read(raw, key=cfg.cookie.key, now=_now())
+    reason = ("the cookie is not a valid session" if token is None else _revocation_reason(
+        cfg, rt, username=token.username, sid=token.sid, version=token.version,
+        if_unknown=True))
+    user = cfg.credentials.get(token.username) if token is not None else None
+    if reason is not None or token is None or user is None:
+        audit("sign_in", user=token.username if token else "(cookie)", outcome="denied",
+              method="cookie", detail=reason or "unknown user")
+        state[_PENDING_DELETE] = _COOKIE_WRITE_RUNS
+        _cookie_writes(cfg)
+        return
+    _start_session(user, method="cookie", token=token)
     audit("sign_in", user=user.username, outcome="success", method="cookie")
 
 
@@ -310,19 +441,25 @@ def _on_submit() -> None:
     password = str(state.get(PASS_KEY) or "")
     state[PASS_KEY] = ""  # the password never stays in the session
     try:
-        cfg = load_config(get_runtime())
+        rt = get_runtime()
+        cfg = load_config(rt)
     except (AuthConfigError, CredentialsError, CatalogError, SettingsError) as exc:
-        state[_ERROR] = f"Sign-in is not configured: {exc}"
+        log.error("sign-in is not configured: %s", exc)
+        state[_ERROR] = NOT_CONFIGURED
         return
-    result = sign_in(cfg.credentials, username, password)
+    result = sign_in(cfg.credentials, username, password, client=_client(cfg),
+                     throttle=rt.security.attempts)
     if not result.ok or result.user is None:
         state["authentication_status"] = False
         state[_ERROR] = result.message
         return
-    state.update(user_session(result.user))
-    state[_METHOD] = "password"
+    token, raw = cookie.issue(result.user, key=cfg.cookie.key, now=_now(),
+                              lifetime_s=cfg.cookie.lifetime_s)
+    _start_session(result.user, method="password", token=token)
+    state[_COOKIE_VALUE] = raw
+    state[_SECURE] = _secure_request()
     state[_PENDING_COOKIE] = _COOKIE_WRITE_RUNS
-    for k in (_ERROR, _PENDING_DELETE, "set", "delete"):  # a new write, a fresh confirmation
+    for k in (_ERROR, _PENDING_DELETE, "set", "delete", "logout"):  # a fresh confirmation
         state.pop(k, None)
 
 
