@@ -7,6 +7,8 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import bcrypt
 import pytest
@@ -63,3 +65,47 @@ def bcrypt_checks(monkeypatch: pytest.MonkeyPatch) -> CheckCounter:
 
     monkeypatch.setattr(bcrypt, "checkpw", checkpw)
     return counter
+
+
+# -- a local ingest endpoint with per-app tokens -------------------------------------------------
+@dataclass
+class Endpoint:
+    server: Any
+    tokens: dict[str, str]  # app -> its token
+    store: Any
+    book: Any
+
+    def rows(self, app: str) -> int:
+        row = self.store.cursor().execute(
+            "SELECT count(*) FROM custom_metrics WHERE app = ?", [app]).fetchone()
+        return int(row[0])
+
+
+def start_endpoint(data_dir: Path, catalog: Any | None = None) -> Endpoint:
+    from analytics.core.catalog import load_catalog
+    from analytics.local.custom_sink import DuckDBSink
+    from analytics.local.ingest_server import IngestServer, build_local_resolver
+    from analytics.local.ingest_tokens import token_book
+    from analytics.local.store import LocalStore
+    from tests.conftest import ROOT
+
+    catalog = catalog or load_catalog(ROOT / "apps.toml")
+    store = LocalStore(data_dir / "analytics.duckdb")
+    book = token_book(data_dir)
+    tokens = book.ensure(catalog.ids())
+    resolver = build_local_resolver(catalog, DuckDBSink(store), "", book=book)
+    server = IngestServer(resolver, "", port=0).start()
+    return Endpoint(server, tokens, store, book)
+
+
+@pytest.fixture
+def endpoint(tmp_path: Path) -> Iterator[Endpoint]:
+    ep = start_endpoint(tmp_path)
+    yield ep
+    ep.server.stop()
+    ep.store.close()
+
+
+def point(app: str = "jobseek", name: str = "Signups", **extra: Any) -> dict[str, Any]:
+    """A valid wire-form metric stamped by the server (no client clock)."""
+    return {"applicationId": app, "metricName": name, "value": 1, "unit": "Count", **extra}
