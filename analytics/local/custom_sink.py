@@ -59,11 +59,17 @@ class DuckDBSink:
         """
         if not items:
             return []
-        try:
-            unique, _ = self.keys.dedupe(items)
-            self.write_frame(items_frame(unique))
-        except Exception:
-            log.exception("custom metrics: DuckDB write failed")
+        problem = self.store.healthy()
+        if problem is None:
+            try:
+                unique, _ = self.keys.dedupe(items)
+                self.write_frame(items_frame(unique))
+            except Exception:
+                log.exception("custom metrics: DuckDB write failed")
+                return list(range(len(items)))
+            problem = self.store.healthy()  # after the commit: was it written to the real file?
+        if problem is not None:
+            log.error("custom metrics: not acknowledging %d items: %s", len(items), problem)
             return list(range(len(items)))
         return []
 
@@ -89,6 +95,10 @@ class DuckDBSink:
                     cur.unregister("incoming_custom")
             self.writes += 1
         return len(rows)
+
+    def health(self) -> str | None:
+        """None when writes reach the store file; else why they cannot."""
+        return self.store.healthy()
 
     def count(self) -> int:
         """Rows stored (tests, bench)."""

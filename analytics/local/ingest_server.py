@@ -240,6 +240,7 @@ def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
         registry=registry,
         caps={a.id: ingest_guard.Caps(a.max_metric_names, a.max_dimension_sets)
               for a in catalog.apps},
+        health_check=sink.health if isinstance(sink, DuckDBSink) else None,
     )
 
 

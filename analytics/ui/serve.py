@@ -69,12 +69,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from analytics.core.catalog import CatalogError
     from analytics.core.settings import SettingsError
+    from analytics.local.store import StoreError
     from analytics.sources import get_runtime
 
     try:
         rt = get_runtime()
     except (CatalogError, SettingsError) as exc:
         print(f"Configuration error — {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except StoreError as exc:
+        print(f"Store error — {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     atexit.register(rt.stop)
     port = rt.settings.dashboard_port if args.port is None else args.port

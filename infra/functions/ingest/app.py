@@ -191,6 +191,7 @@ def build_resolver(
     authorize: Authorizer | None = None,
     registry: SeriesRegistry | None = None,
     caps: Mapping[str, Caps] | None = None,
+    health_check: Callable[[], str | None] | None = None,
 ) -> APIGatewayHttpResolver:
     """Create the resolver serving the ingest contract.
 
@@ -199,7 +200,8 @@ def build_resolver(
     Gateway's IAM authorizer). ``authorize`` maps the request to the apps its credential may
     write (None: 401); without it every authenticated caller may write every allowed app.
     ``registry`` (with per-app ``caps``) refuses batches that would pass a cardinality cap.
-    ``emit_emf=False`` for the local server, which has no CloudWatch.
+    ``health_check`` returns why storage is unusable (None: fine): /health is then 503, and
+    so is every POST, before anything is parsed. ``emit_emf=False`` for the local server.
     """
     if retention_days < 1:
         raise ValueError(f"retention_days must be at least 1, not {retention_days}")
@@ -208,14 +210,24 @@ def build_resolver(
     emf_namespaces = dict(namespaces or {})
     app_caps = dict(caps or {})
 
+    def _unhealthy() -> str | None:
+        return health_check() if health_check is not None else None
+
     @resolver.get("/health")
     def health() -> Response:
+        problem = _unhealthy()
+        if problem is not None:
+            return _json(503, {"status": "unavailable", "reason": "storage unavailable"})
         return _json(200, {"status": "ok"})
 
     @resolver.post("/metrics")
     def post_metrics() -> Response:
         event = resolver.current_event.raw_event
         headers = event.get("headers") or {}
+        problem = _unhealthy()
+        if problem is not None:
+            logger.warning("ingest unavailable", extra={"status": 503, "reason": problem})
+            return _errors(503, [FieldError(None, None, "storage unavailable; retry later")])
         apps = authorize(event) if authorize is not None else EVERY_APP
         if (require_iam_auth and not _has_iam_identity(event)) or (
             authenticate is not None and not authenticate(headers)
