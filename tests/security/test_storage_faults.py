@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.local.store import LocalStore, StoreError
+from analytics.local.store import LocalStore
 from analytics.sources import set_runtime
 from analytics.ui import serve
 from tests.conftest import local_env
