@@ -76,9 +76,11 @@ def custom_metric_series(rt: CustomRuntime, app_id: str, metric_name: str, *, st
     canonical = None if dims is None else canonical_dims(dims)
     only = None if dims_in is None else tuple(sorted(set(dims_in)))
     key = (app_id, metric_name, start_ms, end_ms, period, stat, canonical, only)
+    # dims_in is passed only when used, so a source written before it existed still answers
+    extra = {} if only is None else {"dims_in": only}
     return rt.cache.get(kind, key, lambda: rt.sources.custom.metric_stats(
         app_id, metric_name, start_ms=start_ms, end_ms=end_ms, period=period, stat=stat,
-        dims=canonical, now_ms=_now_ms(), dims_in=only))
+        dims=canonical, now_ms=_now_ms(), **extra))
 
 
 @dataclass(frozen=True)
