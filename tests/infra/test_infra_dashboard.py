@@ -20,6 +20,8 @@ from tests.infra._cdk import (
 )
 
 ALLOWED_TASK_ACTIONS = {
+    "dynamodb:GetItem",  # the deny-list of signed-out sessions (its own key prefix only)
+    "dynamodb:PutItem",
     "cloudwatch:GetMetricData",
     "cloudwatch:ListMetrics",
     "cloudwatch:DescribeAlarms",
@@ -199,6 +201,10 @@ def test_task_role_resources_are_scoped(s: Synth) -> None:
         resources = as_list(st["Resource"])
         if actions == {"dynamodb:Query"}:
             assert resources == [{"Fn::GetAtt": [table_id, "Arn"]}]
+        elif actions == {"dynamodb:GetItem", "dynamodb:PutItem"}:  # the session deny-list
+            assert resources == [{"Fn::GetAtt": [table_id, "Arn"]}]
+            assert st["Condition"] == {"ForAllValues:StringLike": {
+                "dynamodb:LeadingKeys": ["_session#*"]}}
         elif actions == {"logs:StartQuery"}:
             rendered = [json.dumps(r) for r in resources]
             assert all("/aws/lambda/" in r for r in rendered)

@@ -144,6 +144,7 @@ def test_lambda_role_can_only_write_table_items_and_its_logs(s: Synth) -> None:
     assert actions_of(stmts) == {
         "dynamodb:BatchWriteItem", "dynamodb:PutItem", "logs:CreateLogStream",
         "logs:PutLogEvents",
+        "dynamodb:BatchGetItem", "dynamodb:UpdateItem",  # the series registry's own items
     }
     table_id = s.one("AWS::DynamoDB::Table")[0]
     log_group_id = ref_id(props["LoggingConfig"]["LogGroup"])

@@ -13,7 +13,12 @@ from typing import Any
 import aws_cdk as cdk
 
 from central_analytics.catalog import load_catalog
-from central_analytics.config import DeployConfig, load_config
+from central_analytics.config import (
+    INSECURE_HTTP_KEY,
+    DeployConfig,
+    check_transport,
+    load_config,
+)
 from central_analytics.nag import enable_nag
 from central_analytics.stack import CentralAnalyticsStack
 from central_analytics.tagging import apply_tags
@@ -31,6 +36,7 @@ def build_app(
     app = cdk.App(context=dict(context or {}), outdir=outdir)
     ctx = _context_of(app, context)
     cfg = load_config(ctx)
+    check_transport(cfg)
     stack = build_stack(app, cfg)
     apply_tags(app, cfg)
     if nag:
@@ -54,5 +60,6 @@ def build_stack(app: cdk.App, cfg: DeployConfig) -> CentralAnalyticsStack:
 def _context_of(app: cdk.App, explicit: Mapping[str, Any] | None) -> dict[str, Any]:
     """Every :class:`DeployConfig` field found in CLI/cdk.json context, then ``explicit``."""
     ctx = {f.name: app.node.try_get_context(f.name) for f in fields(DeployConfig)}
+    ctx[INSECURE_HTTP_KEY] = app.node.try_get_context(INSECURE_HTTP_KEY)
     ctx.update(explicit or {})
     return {k: v for k, v in ctx.items() if v is not None}

@@ -8,6 +8,7 @@ small, stable view of it, which the dataclasses below are.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class CatalogApp:
     namespace: str
     apis: tuple[CatalogApi, ...]
     lambdas: tuple[str, ...]
+    ingest_principals: tuple[str, ...] = ()
+    max_metric_names: int = 200
+    max_dimension_sets: int = 100
 
 
 def _view(catalog: Catalog) -> tuple[CatalogApp, ...]:
@@ -47,6 +51,9 @@ def _view(catalog: Catalog) -> tuple[CatalogApp, ...]:
             namespace=a.namespace,
             apis=tuple(CatalogApi(p.id, p.name, p.kind, p.stage) for p in a.resources.apis),
             lambdas=a.resources.lambdas,
+            ingest_principals=a.ingest_principals,
+            max_metric_names=a.max_metric_names,
+            max_dimension_sets=a.max_dimension_sets,
         )
         for a in sorted(catalog.apps, key=lambda a: a.id)
     )
@@ -65,6 +72,17 @@ def load_catalog(path: Path) -> tuple[CatalogApp, ...]:
 def app_namespaces(apps: tuple[CatalogApp, ...]) -> str:
     """``app=Namespace,...`` for the ingest Lambda's APP_NAMESPACES (EMF namespace per app)."""
     return ",".join(f"{app.id}={app.namespace}" for app in apps if app.namespace)
+
+
+def ingest_principals(apps: tuple[CatalogApp, ...]) -> str:
+    """JSON ``{app: [ARN, ...]}`` for the ingest Lambda's INGEST_PRINCIPALS (who writes what)."""
+    return json.dumps({app.id: list(app.ingest_principals) for app in apps}, sort_keys=True)
+
+
+def ingest_caps(apps: tuple[CatalogApp, ...]) -> str:
+    """JSON ``{app: [max names, max dimension sets]}`` for the Lambda's INGEST_CAPS."""
+    return json.dumps({app.id: [app.max_metric_names, app.max_dimension_sets] for app in apps},
+                      sort_keys=True)
 
 
 def all_lambda_names(apps: tuple[CatalogApp, ...]) -> tuple[str, ...]:

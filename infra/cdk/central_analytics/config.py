@@ -24,6 +24,8 @@ DEFAULT_POWERTOOLS_LAYER_VERSION = 38
 POWERTOOLS_ACCOUNT = "017000801446"
 
 T = TypeVar("T")
+#: The context key that accepts a public HTTP-only load balancer (named as operators type it).
+INSECURE_HTTP_KEY = "allowInsecureHttp"
 
 # CloudWatch Logs only accepts these retention periods (days).
 RETENTION_CHOICES: dict[int, logs.RetentionDays] = {
@@ -96,6 +98,9 @@ class DeployConfig:
     task_cpu: int = 1024
     task_memory_mib: int = 2048
     log_retention_days: int = 30
+    #: ``-c allowInsecureHttp=true``: deploy without a certificate (a public HTTP listener:
+    #: passwords and session cookies in clear). Refused unless given explicitly.
+    allow_insecure_http: bool = False
 
     @property
     def is_billing_region(self) -> bool:
@@ -155,9 +160,23 @@ def load_config(ctx: Mapping[str, Any]) -> DeployConfig:
         task_cpu=_pick(ctx, "task_cpu", _as_int, d.task_cpu),
         task_memory_mib=_pick(ctx, "task_memory_mib", _as_int, d.task_memory_mib),
         log_retention_days=_pick(ctx, "log_retention_days", _as_int, d.log_retention_days),
+        allow_insecure_http=_pick(ctx, INSECURE_HTTP_KEY, _as_bool, d.allow_insecure_http),
     )
     _validate(cfg)
     return cfg
+
+
+def check_transport(cfg: DeployConfig) -> None:
+    """Refuse a public HTTP-only listener unless the operator asked for one explicitly.
+
+    Checked when the stack is built, not when the context is parsed: reading a configuration
+    is harmless, deploying the dashboard without TLS is not.
+    """
+    if not cfg.certificate_arn and not cfg.allow_insecure_http:
+        raise ConfigError(
+            "refusing to synthesize a public HTTP-only load balancer (sign-in passwords and "
+            "session cookies would cross the internet in clear): give -c certificate_arn=<ACM "
+            f"ARN>, or -c {INSECURE_HTTP_KEY}=true for a throwaway test deployment")
 
 
 def _validate(cfg: DeployConfig) -> None:
@@ -177,3 +196,4 @@ def _validate(cfg: DeployConfig) -> None:
         )
     if cfg.retention_days < 1:
         raise ConfigError("context retention_days must be >= 1")
+
