@@ -70,6 +70,7 @@ _VER = "_auth_ver"  # the credential version the session was granted with
 _EXP = "_auth_exp"  # when the session's cookie expires (epoch s): the deny-list keeps it so long
 _COOKIE_VALUE = "_auth_cookie_value"  # the signed token a pending write puts in the browser
 _SECURE = "_auth_cookie_secure"
+_REJECTED = "_auth_rejected_cookie"  # the request's cookie, once refused (see _cookie_sign_in)
 _LIBRARY_KEYS = ("authentication_status", "username", "name", "email", "roles")
 NOT_CONFIGURED = "Sign-in is not configured; see the server log."
 
@@ -189,11 +190,10 @@ def gate() -> Principal:
         _sign_out(cfg, rt)
     if state.get("authentication_status") is True:
         _recheck(cfg, rt)
-    signed_in = state.get("authentication_status") is True
-    if state.get(_PENDING_COOKIE) or state.get(_PENDING_DELETE):
-        _cookie_writes(cfg)
-    if not signed_in:
+    if state.get("authentication_status") is not True:
         _cookie_sign_in(cfg, rt)
+    if state.get(_PENDING_COOKIE) or state.get(_PENDING_DELETE):
+        _cookie_writes(cfg)  # once per run: the browser component has one key
     if state.get("authentication_status") is not True and cfg.sso is not None:
         _sso_sign_in(cfg)
     principal = principal_from_session(state)
@@ -337,7 +337,9 @@ def _cookie_sign_in(cfg: AuthConfig, rt: Runtime) -> None:
         return
     cookies, _, _ = _request()
     raw = cookies.get(cfg.cookie.name)
-    if raw is None:
+    # The request's cookies are those of the session's first request: a cookie refused once
+    # is still there on every later run of the session, and is not judged (or deleted) again.
+    if raw is None or raw == state.get(_REJECTED):
         return
     token = cookie.read(raw, key=cfg.cookie.key, now=_now())
     reason = ("the cookie is not a valid session" if token is None else _revocation_reason(
@@ -347,8 +349,8 @@ def _cookie_sign_in(cfg: AuthConfig, rt: Runtime) -> None:
     if reason is not None or token is None or user is None:
         audit("sign_in", user=token.username if token else "(cookie)", outcome="denied",
               method="cookie", detail=reason or "unknown user")
+        state[_REJECTED] = raw
         state[_PENDING_DELETE] = _COOKIE_WRITE_RUNS
-        _cookie_writes(cfg)
         return
     _start_session(user, method="cookie", token=token)
     audit("sign_in", user=user.username, outcome="success", method="cookie")

@@ -15,6 +15,11 @@ import pytest
 
 from analytics.auth import lockout
 from tests.auth.conftest import FakeClock
+from tests.e2e.conftest import (  # noqa: F401 (the browser tests' fixtures, used by name)
+    browser,
+    chromium_path,
+    server,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -94,8 +99,8 @@ def start_endpoint(data_dir: Path, catalog: Any | None = None) -> Endpoint:
     book = token_book(data_dir)
     tokens = book.ensure(catalog.ids())
     resolver = build_local_resolver(catalog, DuckDBSink(store), "", book=book)
-    server = IngestServer(resolver, "", port=0).start()
-    return Endpoint(server, tokens, store, book)
+    http = IngestServer(resolver, "", port=0).start()
+    return Endpoint(http, tokens, store, book)
 
 
 @pytest.fixture

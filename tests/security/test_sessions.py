@@ -34,7 +34,7 @@ def _is_login_form(at: AppTest) -> bool:
 
 
 @pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def sent(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """What the next AppTest run's request carries (cookies, headers); AppTest cannot set them."""
     req: dict[str, Any] = {"cookies": {}, "headers": {}, "peer": None}
     monkeypatch.setattr(ui_auth, "_request",
@@ -49,36 +49,36 @@ def _signed_in_cookie(user: str, password: str) -> tuple[AppTest, str]:
     return at, at.session_state["_auth_cookie_value"]
 
 
-def _open_with(browser: dict[str, Any], value: str,
+def _open_with(sent: dict[str, Any], value: str,
                edit: Callable[[AppTest], None] | None = None) -> AppTest:
     """A new tab (a new session) whose browser sends ``value`` as the re-login cookie."""
-    browser["cookies"] = {COOKIE: value}
+    sent["cookies"] = {COOKIE: value}
     at = home()
     if edit:
         edit(at)
     return at.run()
 
 
-def test_the_cookie_signs_in_a_new_tab(installed_runtime, browser) -> None:
+def test_the_cookie_signs_in_a_new_tab(installed_runtime, sent) -> None:
     # GIVEN bob signed in, and his cookie
     _, value = _signed_in_cookie("bob", BOB_PW)
     # WHEN a new tab sends it
-    tab = _open_with(browser, value)
+    tab = _open_with(sent, value)
     # THEN the tab is bob's, without a password
     assert not tab.exception and not _is_login_form(tab)
     assert tab.session_state["_auth_principal"].username == "bob"
     assert tab.session_state["_auth_method"] == "cookie"
 
 
-def test_a_cookie_copied_before_sign_out_signs_in_nobody(installed_runtime, browser) -> None:
+def test_a_cookie_copied_before_sign_out_signs_in_nobody(installed_runtime, sent) -> None:
     # GIVEN bob's cookie copied while he was signed in, and a second tab already open with it
     at, value = _signed_in_cookie("bob", BOB_PW)
-    other_tab = _open_with(browser, value)
+    other_tab = _open_with(sent, value)
     assert other_tab.session_state["_auth_principal"].username == "bob"
     # WHEN bob signs out
     at.button(key="auth_sign_out").click().run()
     # THEN the copy opens the login form, and the open tab is signed out at its next run
-    copy = _open_with(browser, value)
+    copy = _open_with(sent, value)
     assert _is_login_form(copy) and copy.session_state["_auth_principal"].username == ""
     assert copy.session_state["_auth_delete_cookie"] > 0  # and the browser is told to drop it
     other_tab.run()
@@ -106,13 +106,13 @@ def _promote(at: AppTest) -> None:
     (_promote, "your password, role or apps changed"),
 ])
 def test_passwd_remove_and_app_changes_end_cookies_and_open_sessions(
-        installed_runtime, browser, change, reason: str) -> None:
+        installed_runtime, sent, change, reason: str) -> None:
     # GIVEN bob signed in, his cookie copied
     at, value = _signed_in_cookie("bob", BOB_PW)
     # WHEN the users file changes under him (users passwd / remove / new apps)
     change(at)
     at.run()
-    copy = _open_with(browser, value, edit=change)
+    copy = _open_with(sent, value, edit=change)
     # THEN his open session ends at its next run with the reason, and the copy signs in nobody
     assert _is_login_form(at) and reason in at.error[0].value
     assert at.session_state["_auth_principal"].username == ""
@@ -144,26 +144,26 @@ def _claims(**extra: Any) -> dict[str, Any]:
     "garbage", "a.b.c", "",
 ])
 def test_a_forged_malformed_or_wrong_alg_cookie_is_signed_out_and_deleted(
-        installed_runtime, browser, value: str) -> None:
+        installed_runtime, sent, value: str) -> None:
     # WHEN a visitor sends a cookie that is not a valid session of ours
-    at = _open_with(browser, value)
+    at = _open_with(sent, value)
     # THEN no error page: the login form, and (for any non-empty cookie) a delete
     assert not at.exception
     assert _is_login_form(at) and at.session_state["_auth_principal"].username == ""
     assert at.session_state.get("_auth_delete_cookie", 0) > 0 or value == ""
 
 
-def test_a_correctly_signed_cookie_of_ours_does_sign_in(installed_runtime, browser) -> None:
+def test_a_correctly_signed_cookie_of_ours_does_sign_in(installed_runtime, sent) -> None:
     # the control for the case above: the same forging code with the right key and algorithm
     value = _token({"alg": "HS256", "typ": "JWT"}, _claims(), TEST_COOKIE_KEY.encode())
-    at = _open_with(browser, value)
+    at = _open_with(sent, value)
     assert at.session_state["_auth_principal"].username == "alice"
 
 
 def test_the_cookie_is_secure_when_the_page_came_over_https(
-        installed_runtime, browser, monkeypatch: pytest.MonkeyPatch) -> None:
+        installed_runtime, sent, monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN the ALB saying the browser used HTTPS
-    browser["headers"] = {"x-forwarded-proto": "https"}
+    sent["headers"] = {"x-forwarded-proto": "https"}
     written: list[dict[str, Any]] = []
     monkeypatch.setattr(ui_auth.stx.CookieManager, "set",
                         lambda self, name, value, **kw: written.append({"name": name, **kw}))
