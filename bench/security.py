@@ -78,7 +78,7 @@ def revocation_figures() -> None:
     from streamlit.testing.v1 import AppTest
 
     from analytics.sources import set_runtime
-    from analytics.ui import auth as ui_auth
+    from analytics.ui import sessions as ui_sessions
     from bench.common import local_runtime
     from tests.helpers import app_secrets
 
@@ -87,8 +87,8 @@ def revocation_figures() -> None:
     pw = "bench-" + secrets.token_urlsafe(12)
     users = {"bob": (pw, "viewer", ["jobseek"]), "alice": (pw + "x", "admin", None)}
     request: dict[str, Any] = {"cookies": {}}
-    real_request = ui_auth._request
-    ui_auth._request = lambda: (dict(request["cookies"]), {}, None)  # what the browser sends
+    real_request = ui_sessions.request
+    ui_sessions.request = lambda: (dict(request["cookies"]), {}, None)  # what the browser sends
 
     def session(table: dict[str, Any]) -> AppTest:
         at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60)
@@ -122,7 +122,7 @@ def revocation_figures() -> None:
             _, value = signed_in_cookie()
             print(f"  cookie copied before {case}: {replay(value, table)}")
     finally:
-        ui_auth._request = real_request
+        ui_sessions.request = real_request
         set_runtime(None)
         rt.stop()
 

@@ -17,38 +17,32 @@ component the library uses, and read server-side from the request's cookies.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-import extra_streamlit_components as stx
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from analytics.auth import cookie, sso
 from analytics.auth.audit import audit
-from analytics.auth.client import client_address
 from analytics.auth.config import AuthConfig, AuthConfigError, default_credentials_path
 from analytics.auth.config import load_auth_config as _load_auth_config
-from analytics.auth.credentials import CredentialsError, User
+from analytics.auth.credentials import CredentialsError
 from analytics.auth.pages import LOGIN_PAGE, PAGES, pages_for
 from analytics.auth.session import (
     grant_session,
     principal_from_session,
     sign_in,
-    user_session,
 )
 from analytics.core import access
 from analytics.core.access import ANONYMOUS, Principal
 from analytics.core.catalog import CatalogError
 from analytics.core.settings import SettingsError
 from analytics.sources import Runtime, get_runtime
+from analytics.ui import sessions
 from analytics.ui.context import runtime
 
 log = logging.getLogger(__name__)
@@ -57,21 +51,9 @@ USER_KEY = "login_username"
 PASS_KEY = "login_password"
 FORM_KEY = "Login"  # with the "Login" button: AppTest key FormSubmitter:Login-Login
 SIGN_OUT_KEY = "auth_sign_out"
-_METHOD = "_auth_method"  # password | cookie | sso | (absent: seeded by tests/helpers)
-_PENDING_COOKIE = "_auth_set_cookie"
-_PENDING_DELETE = "_auth_delete_cookie"
-_COOKIE_WRITE_RUNS = 5  # runs a cookie write is re-rendered while its confirmation is awaited
 _SIGN_OUT = "_auth_sign_out_requested"
-_ERROR = "_auth_error"
 _SSO_DENIED = "_auth_sso_denied"
 _PRINCIPAL = "_auth_principal"
-_SID = "_auth_sid"  # the session id the cookie names (what sign-out revokes)
-_VER = "_auth_ver"  # the credential version the session was granted with
-_EXP = "_auth_exp"  # when the session's cookie expires (epoch s): the deny-list keeps it so long
-_COOKIE_VALUE = "_auth_cookie_value"  # the signed token a pending write puts in the browser
-_SECURE = "_auth_cookie_secure"
-_REJECTED = "_auth_rejected_cookie"  # the request's cookie, once refused (see _cookie_sign_in)
-_LIBRARY_KEYS = ("authentication_status", "username", "name", "email", "roles")
 NOT_CONFIGURED = "Sign-in is not configured; see the server log."
 
 
@@ -148,52 +130,24 @@ def _config_or_stop() -> AuthConfig:
         raise  # unreachable: st.stop() raises
 
 
-# -- the request: what the browser sent with this session's connection -------------------------
-def _request() -> tuple[Mapping[str, str], Mapping[str, str], str | None]:
-    """``(cookies, headers, peer address)`` of the session's initial request.
-
-    Streamlit answers None for a loopback peer (and outside a browser session), read here as
-    127.0.0.1 so a reverse proxy on the same host can be listed as trusted.
-    """
-    ctx = st.context
-    try:
-        cookies = dict(ctx.cookies)
-        headers = {k.lower(): v for k, v in ctx.headers.items()}
-    except Exception:  # AppTest's mocks: no request at all
-        cookies, headers = {}, {}
-    return cookies, headers, ctx.ip_address or "127.0.0.1"
-
-
-def _client(cfg: AuthConfig) -> str:
-    _, headers, peer = _request()
-    return client_address(peer, headers.get("x-forwarded-for"), trusted=cfg.trusted_proxies)
-
-
-def _secure_request() -> bool:
-    """True when the browser reached us over HTTPS (the ALB says so in X-Forwarded-Proto)."""
-    _, headers, _ = _request()
-    proto = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return proto == "https"
-
-
 # -- the gate -----------------------------------------------------------------------------------
 def gate() -> Principal:
     """Decide who this run belongs to; ANONYMOUS unless positively signed in (fail closed)."""
     access.set_principal(ANONYMOUS)
     state = st.session_state
     state[_PRINCIPAL] = ANONYMOUS
-    for k in _LIBRARY_KEYS:  # the shape streamlit-authenticator gives a fresh session
+    for k in sessions.LIBRARY_KEYS:  # the shape streamlit-authenticator gives a fresh session
         state.setdefault(k, None)
     cfg = _config_or_stop()
     rt = runtime()
     if state.get(_SIGN_OUT):
         _sign_out(cfg, rt)
     if state.get("authentication_status") is True:
-        _recheck(cfg, rt)
+        sessions.recheck(cfg, rt)
     if state.get("authentication_status") is not True:
-        _cookie_sign_in(cfg, rt)
-    if state.get(_PENDING_COOKIE) or state.get(_PENDING_DELETE):
-        _cookie_writes(cfg)  # once per run: the browser component has one key
+        sessions.cookie_sign_in(cfg, rt)
+    if state.get(sessions.PENDING_COOKIE) or state.get(sessions.PENDING_DELETE):
+        sessions.cookie_writes(cfg)  # once per run: the browser component has one key
     if state.get("authentication_status") is not True and cfg.sso is not None:
         _sso_sign_in(cfg)
     principal = principal_from_session(state)
@@ -201,159 +155,23 @@ def gate() -> Principal:
     return principal
 
 
-def _now() -> float:
-    return time.time()
-
-
-def _revoked(rt: Runtime, sid: str, *, if_unknown: bool) -> bool:
-    """Ask the deny-list; when it cannot answer, ``if_unknown`` decides (and the log says so).
-
-    A running session stays on through a deny-list outage (it was checked when it started);
-    a cookie sign-in does not (the visitor gets the form).
-    """
-    try:
-        return rt.security.revoked.is_revoked(sid)
-    except Exception as exc:
-        log.warning("revoked sessions unavailable (%s); %s", type(exc).__name__,
-                    "refusing the cookie" if if_unknown else "keeping the running session")
-        return if_unknown
-
-
-def _revocation_reason(cfg: AuthConfig, rt: Runtime, *, username: str, sid: object,
-                       version: object, if_unknown: bool = False) -> str | None:
-    """Why a password or cookie session may not go on (None: it may)."""
-    user = cfg.credentials.get(username)
-    if user is None:
-        return "your account was removed"
-    if not isinstance(sid, str) or not isinstance(version, str):
-        return "the session carries no session id"
-    if cookie.credential_version(user) != version:
-        return "your password, role or apps changed"
-    if _revoked(rt, sid, if_unknown=if_unknown):
-        return "this session was signed out"
-    return None
-
-
-def _recheck(cfg: AuthConfig, rt: Runtime) -> None:
-    """Every run of a signed-in session: is its user still there, unchanged, not signed out?
-
-    SSO sessions are the identity provider's (Streamlit's identity cookie, [sso_roles]); every
-    other session is checked against the users file as it is now, so removing a user, changing
-    a password, a role or the apps ends that user's open sessions at their next run.
-    """
-    state = st.session_state
-    if state.get(_METHOD) == "sso":
-        return
-    username = str(state.get("username") or "")
-    reason = _revocation_reason(cfg, rt, username=username, sid=state.get(_SID),
-                                version=state.get(_VER))
-    if reason is None:
-        return
-    audit("sign_out", user=username or "(none)", outcome="denied",
-          method=state.get(_METHOD) or "session", detail=reason)
-    _clear_session()
-    state[_PENDING_DELETE] = _COOKIE_WRITE_RUNS
-    state[_ERROR] = f"You were signed out: {reason}. Sign in again."
-
-
-def _cookie_writes(cfg: AuthConfig) -> None:
-    """Write or delete the re-login cookie, and keep doing so until the browser confirms.
-
-    The cookie is written by a component in the browser. Another component (the cookie
-    reader) can trigger a rerun before that one has loaded; a one-shot render would then be
-    unmounted unexecuted. So the write is rendered again on the following runs until its
-    component reports back (its value, kept under the widget keys "set" / "delete", turns
-    True), at most ``_COOKIE_WRITE_RUNS`` runs. No st.rerun() here: that would drop the write.
-    The component writes ``document.cookie``, so the cookie cannot be HttpOnly; it is
-    ``SameSite=Strict`` and ``Secure`` whenever the page came over HTTPS.
-    """
-    state = st.session_state
-    manager = stx.CookieManager(key="init")
-    if int(state.get(_PENDING_DELETE) or 0) > 0:
-        pending, widget = _PENDING_DELETE, "delete"
-        with contextlib.suppress(KeyError):  # not listed by the component: still sent
-            manager.delete(cfg.cookie.name, key="delete")
-    elif int(state.get(_PENDING_COOKIE) or 0) > 0 and state.get(_COOKIE_VALUE):
-        pending, widget = _PENDING_COOKIE, "set"
-        expires = datetime.fromtimestamp(float(state.get(_EXP) or _now()), UTC)
-        manager.set(cfg.cookie.name, str(state[_COOKIE_VALUE]), key="set", expires_at=expires,
-                    secure=bool(state.get(_SECURE)) or None, same_site="strict")
-    else:
-        state.pop(_PENDING_COOKIE, None)
-        return
-    runs_left = int(state.get(pending) or 0)
-    state[pending] = 0 if state.get(widget) is True else runs_left - 1
-    if not state[pending]:
-        state.pop(pending, None)
-        if pending == _PENDING_COOKIE:
-            state.pop(_COOKIE_VALUE, None)
-
-
-def _clear_session() -> None:
-    """Forget everything this session held; keep ``logout`` so the old cookie is not reused."""
-    for k in list(st.session_state.keys()):
-        del st.session_state[k]
-    for k in _LIBRARY_KEYS:
-        st.session_state[k] = None
-    st.session_state["logout"] = True
-
-
 def _sign_out(cfg: AuthConfig, rt: Runtime) -> None:
     state = st.session_state
     user = str(state.get("username") or "")
-    method = state.get(_METHOD) or "session"
-    sid = state.get(_SID)
+    method = state.get(sessions.METHOD) or "session"
+    sid = state.get(sessions.SID)
     if isinstance(sid, str) and sid:
-        until = float(state.get(_EXP) or _now() + cfg.cookie.lifetime_s)
+        until = float(state.get(sessions.EXP) or sessions.now() + cfg.cookie.lifetime_s)
         try:
             rt.security.revoked.revoke(sid, until=until)
         except Exception:  # the session still ends here; only a copied cookie outlives it
             log.exception("sign-out: could not record the revoked session")
     if user:
         audit("sign_out", user=user, outcome="success", method=method)
-    _clear_session()
-    state[_PENDING_DELETE] = _COOKIE_WRITE_RUNS
+    sessions.clear_session()
+    state[sessions.PENDING_DELETE] = sessions.COOKIE_WRITE_RUNS
     if method == "sso" and cfg.sso is not None:
         st.logout()  # clears Streamlit's identity cookie and starts a new session
-
-
-def _start_session(user: User, *, method: str, token: cookie.SessionToken) -> None:
-    state = st.session_state
-    state.update(user_session(user))
-    state[_METHOD] = method
-    state[_SID] = token.sid
-    state[_VER] = token.version
-    state[_EXP] = token.expires_at
-
-
-def _cookie_sign_in(cfg: AuthConfig, rt: Runtime) -> None:
-    """Re-login from the signed cookie (a reload or a new tab), before st.navigation.
-
-    A cookie that is malformed, forged, signed with another algorithm, expired, revoked, or
-    made for credentials that changed since is treated as no cookie and deleted.
-    """
-    state = st.session_state
-    if state.get("logout") or state.get(_PENDING_DELETE):
-        return
-    cookies, _, _ = _request()
-    raw = cookies.get(cfg.cookie.name)
-    # The request's cookies are those of the session's first request: a cookie refused once
-    # is still there on every later run of the session, and is not judged (or deleted) again.
-    if raw is None or raw == state.get(_REJECTED):
-        return
-    token = cookie.read(raw, key=cfg.cookie.key, now=_now())
-    reason = ("the cookie is not a valid session" if token is None else _revocation_reason(
-        cfg, rt, username=token.username, sid=token.sid, version=token.version,
-        if_unknown=True))
-    user = cfg.credentials.get(token.username) if token is not None else None
-    if reason is not None or token is None or user is None:
-        audit("sign_in", user=token.username if token else "(cookie)", outcome="denied",
-              method="cookie", detail=reason or "unknown user")
-        state[_REJECTED] = raw
-        state[_PENDING_DELETE] = _COOKIE_WRITE_RUNS
-        return
-    _start_session(user, method="cookie", token=token)
-    audit("sign_in", user=user.username, outcome="success", method="cookie")
 
 
 def _sso_claims(cfg: AuthConfig) -> dict[str, Any] | None:
@@ -381,7 +199,7 @@ def _sso_sign_in(cfg: AuthConfig) -> None:
             state[_SSO_DENIED] = username
         return
     state.update(grant_session(username, name, grant))
-    state[_METHOD] = "sso"
+    state[sessions.METHOD] = "sso"
     state.pop(_SSO_DENIED, None)
     audit("sign_in", user=username, outcome="success", method="sso")
 
@@ -447,21 +265,22 @@ def _on_submit() -> None:
         cfg = load_config(rt)
     except (AuthConfigError, CredentialsError, CatalogError, SettingsError) as exc:
         log.error("sign-in is not configured: %s", exc)
-        state[_ERROR] = NOT_CONFIGURED
+        state[sessions.ERROR] = NOT_CONFIGURED
         return
-    result = sign_in(cfg.credentials, username, password, client=_client(cfg),
+    result = sign_in(cfg.credentials, username, password, client=sessions.client(cfg),
                      throttle=rt.security.attempts)
     if not result.ok or result.user is None:
         state["authentication_status"] = False
-        state[_ERROR] = result.message
+        state[sessions.ERROR] = result.message
         return
-    token, raw = cookie.issue(result.user, key=cfg.cookie.key, now=_now(),
+    token, raw = cookie.issue(result.user, key=cfg.cookie.key, now=sessions.now(),
                               lifetime_s=cfg.cookie.lifetime_s)
-    _start_session(result.user, method="password", token=token)
-    state[_COOKIE_VALUE] = raw
-    state[_SECURE] = _secure_request()
-    state[_PENDING_COOKIE] = _COOKIE_WRITE_RUNS
-    for k in (_ERROR, _PENDING_DELETE, "set", "delete", "logout"):  # a fresh confirmation
+    sessions.start_session(result.user, method="password", token=token)
+    state[sessions.COOKIE_VALUE] = raw
+    state[sessions.SECURE] = sessions.secure_request()
+    state[sessions.PENDING_COOKIE] = sessions.COOKIE_WRITE_RUNS
+    # a new write waits for a fresh confirmation
+    for k in (sessions.ERROR, sessions.PENDING_DELETE, "set", "delete", "logout"):
         state.pop(k, None)
 
 
@@ -470,7 +289,7 @@ def login_page() -> None:
     cfg = _config_or_stop()
     state = st.session_state
     st.title("Central Analytics")
-    error = state.pop(_ERROR, None)
+    error = state.pop(sessions.ERROR, None)
     if error:
         st.error(error, icon="🔒")
     with st.form(FORM_KEY):

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.auth import cookie
 from analytics.auth.credentials import User
 from analytics.auth.revocation import FileRevokedSessions
-from analytics.ui import auth as ui_auth
+from analytics.ui import sessions as ui_sessions
 from tests.auth.conftest import ALICE_PW, BOB_PW, USERS, home, submit
 from tests.helpers import TEST_COOKIE_KEY, quick_hash, users_table
 
@@ -37,7 +37,7 @@ def _is_login_form(at: AppTest) -> bool:
 def sent(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """What the next AppTest run's request carries (cookies, headers); AppTest cannot set them."""
     req: dict[str, Any] = {"cookies": {}, "headers": {}, "peer": None}
-    monkeypatch.setattr(ui_auth, "_request",
+    monkeypatch.setattr(ui_sessions, "request",
                         lambda: (dict(req["cookies"]), dict(req["headers"]), req["peer"]))
     return req
 
@@ -165,7 +165,7 @@ def test_the_cookie_is_secure_when_the_page_came_over_https(
     # GIVEN the ALB saying the browser used HTTPS
     sent["headers"] = {"x-forwarded-proto": "https"}
     written: list[dict[str, Any]] = []
-    monkeypatch.setattr(ui_auth.stx.CookieManager, "set",
+    monkeypatch.setattr(ui_sessions.stx.CookieManager, "set",
                         lambda self, name, value, **kw: written.append({"name": name, **kw}))
     # WHEN alice signs in
     submit(home().run(), "alice", ALICE_PW)
