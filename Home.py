@@ -14,7 +14,8 @@ from analytics.ui.context import runtime
 from analytics.ui.frame import page_frame
 
 st.set_page_config(page_title="Central Analytics", page_icon="📊", layout="wide")
-principal = auth.gate()
+with auth.deadline():  # the sign-out deny-list is read under the page's deadline too
+    principal = auth.gate()
 access.set_principal(principal)
 pages, position = auth.navigation(principal)
 page = st.navigation(pages, position=position)

@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from analytics.alarms.aws import AwsAlarms
 from analytics.alarms.local import LocalAlarms
 from analytics.alarms.source import AlarmsSource
+from analytics.auth.lockout import THROTTLE, AttemptLimiter
+from analytics.auth.revocation import (
+    DynamoDBRevokedSessions,
+    FileRevokedSessions,
+    MemoryRevokedSessions,
+    RevokedSessions,
+)
 from analytics.core.aws_clients import AwsClients
 from analytics.core.cache import QueryCache, shared_cache
 from analytics.core.catalog import Catalog, load_catalog
@@ -102,6 +109,31 @@ def local_sources(*, store: LocalStore, data_dir: Path | None = None,
     )
 
 
+@dataclass(frozen=True)
+class SecurityStores:
+    """Where sign-in budgets and signed-out sessions are kept.
+
+    In-process budgets and a data-dir (local) or DynamoDB (aws) deny-list; a store shared by
+    every task (a cache tier) replaces them here, behind the same two protocols.
+    """
+
+    attempts: AttemptLimiter
+    revoked: RevokedSessions
+
+
+def security_stores(settings: Settings, *, clients: AwsClients | None = None) -> SecurityStores:
+    if settings.backend == "aws" and clients is not None:
+        revoked: RevokedSessions = DynamoDBRevokedSessions(
+            client=clients.client("dynamodb"), table=settings.metrics_table)
+    else:
+        revoked = FileRevokedSessions(settings.data_dir / "revoked-sessions.json")
+    return SecurityStores(attempts=THROTTLE, revoked=revoked)
+
+
+def _memory_stores() -> SecurityStores:
+    return SecurityStores(attempts=THROTTLE, revoked=MemoryRevokedSessions())
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -109,6 +141,7 @@ class Runtime:
     sources: Sources
     cache: QueryCache
     local: LocalRuntime | None = None  # the embedded backend's store, threads and endpoint
+    security: SecurityStores = field(default_factory=_memory_stores)
 
     def stop(self) -> None:
         if self.local is not None:
@@ -123,12 +156,13 @@ def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
     catalog = catalog or load_catalog(settings.catalog_path)
     if settings.backend == "aws":
         clients = AwsClients(settings, cache)
-        return Runtime(settings, catalog, aws_sources(settings, clients=clients), cache)
+        return Runtime(settings, catalog, aws_sources(settings, clients=clients), cache,
+                       security=security_stores(settings, clients=clients))
     store = LocalStore(settings.duckdb_path)
     local = LocalRuntime(catalog, store, settings=settings)
     rt = Runtime(settings, catalog, local_sources(store=store, data_dir=settings.data_dir,
                                                    settings=settings),
-                 cache, local)
+                 cache, local, security=security_stores(settings))
     _start_local_pipeline(rt, local)
     return rt
 

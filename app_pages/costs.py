@@ -127,18 +127,20 @@ cc.show_chart(
 )
 cc.show_table(unit_economics.cost_per_1k_requests(rt, view), "Cost per 1000 requests")
 
-st.subheader("This dashboard's own AWS spend")
-spend = own_spend.own_spend(rt)
-if spend.backend != "aws":
-    st.caption(f"The backend is {spend.backend}: no AWS API calls, so $0.00 today and this month.")
-c1, c2, c3 = st.columns(3)
-c1.metric("Today (estimate)", f"${spend.today_usd:,.4f}", border=True)
-c2.metric("Projected this month", f"${spend.month_projection_usd:,.2f}", border=True,
-          help="Spend rate since the process started × hours in the month.")
-c3.metric("Since process start", f"${spend.total_usd:,.4f}", border=True)
-if spend.unknown:
-    st.caption(f"Price unknown (bytes scanned not counted): {', '.join(spend.unknown)}")
-cc.show_table(spend.table(), "Own AWS calls")
+if is_admin():  # account-level, like the totals: admins of every app only (docs/auth.md)
+    st.subheader("This dashboard's own AWS spend")
+    spend = own_spend.own_spend(rt)
+    if spend.backend != "aws":
+        st.caption(f"The backend is {spend.backend}: no AWS API calls, so $0.00 today and "
+                   "this month.")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Today (estimate)", f"${spend.today_usd:,.4f}", border=True)
+    c2.metric("Projected this month", f"${spend.month_projection_usd:,.2f}", border=True,
+              help="Spend rate since the process started × hours in the month.")
+    c3.metric("Since process start", f"${spend.total_usd:,.4f}", border=True)
+    if spend.unknown:
+        st.caption(f"Price unknown (bytes scanned not counted): {', '.join(spend.unknown)}")
+    cc.show_table(spend.table(), "Own AWS calls")
 
 st.subheader("Weekly cost-review pack")
 week = st.selectbox("Week", report.recent_weeks(view.today), key="report_week")

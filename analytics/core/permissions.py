@@ -32,6 +32,12 @@ class Scope(StrEnum):
     ALARM_TOPIC = "alarm-topic"  # the stack's SNS topic
     PIPELINE_STATE_MACHINE = "pipeline-state-machine"  # the Step Functions pipeline
     OPERATOR = "operator"  # not granted to any role of the stack: an operator runs it
+    SESSION_ITEMS = "session-items"  # the metrics table's sign-out deny-list items only
+
+
+#: The deny-list of signed-out sessions lives in the metrics table under this key prefix; the
+#: task role may read and write those items and no others (``dynamodb:LeadingKeys``).
+SESSION_KEY_PREFIX = "_session#"
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,10 @@ DASHBOARD: tuple[Permission, ...] = (
     _p("dynamodb.Query", "dynamodb:Query",
        "custom metrics (the pipeline stack grants the same on its rollups table)",
        Scope.METRICS_TABLE),
+    _p("dynamodb.GetItem", "dynamodb:GetItem",
+       "every run of a signed-in session: was it signed out?", Scope.SESSION_ITEMS),
+    _p("dynamodb.PutItem", "dynamodb:PutItem", "sign-out: revoke the session until it expires",
+       Scope.SESSION_ITEMS),
     _p("dynamodb.DescribeTable", "dynamodb:DescribeTable",
        "the doctor: the metrics table's keys; catalog tables exist",
        Scope.METRICS_TABLE, Scope.APP_TABLES),

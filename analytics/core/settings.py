@@ -94,6 +94,8 @@ class AuthSettings(BaseModel):
     credentials_yaml: SecretStr | None = Field(default=None,
                                                validation_alias="AUTH_CREDENTIALS_YAML")
     credentials_file: Path | None = Field(default=None, validation_alias="AUTH_CREDENTIALS_FILE")
+    #: Networks of the load balancer: the only peers whose X-Forwarded-For is believed.
+    trusted_proxies: str | None = Field(default=None, validation_alias="AUTH_TRUSTED_PROXIES")
 
 
 class Settings(BaseModel):

@@ -34,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.core import access
 from analytics.core.runtime import HasBackend, RuntimeOf
 
 GET_METRIC_DATA_PER_1000_METRICS = 0.01
@@ -139,7 +140,14 @@ class OwnSpend:
 
 def own_spend(rt: RuntimeOf[HasBackend], *, now: float | None = None, since: float | None = None
               ) -> OwnSpend:
-    """Price the process's AWS calls so far (zero on the local backend, which makes none)."""
+    """Price the process's AWS calls so far (zero on the local backend, which makes none).
+
+    Account-level, like the account's totals: admins of every app only (a viewer gets
+    AccessDenied; a trusted process such as a CLI has no principal and may read it).
+    """
+    p = access.current_principal()
+    if p is not None and not (p.role == "admin" and p.apps is None):
+        raise access.AccessDenied("the dashboard's own AWS spend is shown to admins only")
     snap: dict[str, Any] = rt.cache.snapshot()
     calls: dict[str, int] = snap.get("aws_calls", {})
     units: dict[str, int] = snap.get("aws_units", {})

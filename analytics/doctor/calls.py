@@ -29,6 +29,7 @@ REDEPLOY = ("grant it: redeploy the stack (cdk deploy), whose task role is built
 #: Errors that come after the authorization check: the caller was allowed.
 AUTHORIZED_CODES = (
     "ResourceNotFoundException", "NotFoundException", "ValidationException",
+    "ConditionalCheckFailedException",  # a conditional write the caller was allowed to try
     "ValidationError", "InvalidParameterException", "InvalidParameterValueException",
     "InvalidParameterCombination", "DataUnavailableException", "DBInstanceNotFound",
     "DBInstanceNotFoundFault", "MalformedQueryException", "BillExpirationException",

@@ -16,7 +16,7 @@ from typing import Any
 
 from analytics.core.catalog import Catalog
 from analytics.core.periods import align_down
-from analytics.core.permissions import DASHBOARD, Scope
+from analytics.core.permissions import DASHBOARD, SESSION_KEY_PREFIX, Scope
 from analytics.core.settings import Settings
 from analytics.doctor.calls import Calls, action_row
 from analytics.doctor.checks import Check, passed, warned
@@ -89,6 +89,10 @@ def _db(ctx: Ctx) -> Target | tuple[bool, str]:
                   f"on {dbs[0]}")
 
 
+#: A sign-out deny-list key no session ever has: the only items the task role may get or put.
+_PROBE_SESSION = {"metricId": {"S": f"{SESSION_KEY_PREFIX}doctor-probe"}, "timestamp": {"N": "0"}}
+
+
 def _table(method: str) -> Probe:
     return lambda ctx: Target("dynamodb", method, {"TableName": ctx.settings.metrics_table},
                               f"on {ctx.settings.metrics_table}")
@@ -111,6 +115,14 @@ PROBES: dict[str, Probe] = {
         "TableName": ctx.settings.metrics_table, "KeyConditionExpression": "metricId = :p",
         "ExpressionAttributeValues": {":p": {"S": "doctor#probe"}}, "Limit": 1},
         f"on {ctx.settings.metrics_table}"),
+    "dynamodb:GetItem": lambda ctx: Target("dynamodb", "get_item", {
+        "TableName": ctx.settings.metrics_table, "Key": _PROBE_SESSION},
+        f"on {ctx.settings.metrics_table} (a sign-out deny-list key)"),
+    # refused by its condition when allowed: proves the write permission, writes nothing
+    "dynamodb:PutItem": lambda ctx: Target("dynamodb", "put_item", {
+        "TableName": ctx.settings.metrics_table, "Item": _PROBE_SESSION,
+        "ConditionExpression": "attribute_exists(metricId)"},
+        f"on {ctx.settings.metrics_table} (a sign-out deny-list key, conditional: no write)"),
     "dynamodb:DescribeTable": _table("describe_table"),
     "dynamodb:DescribeTimeToLive": _table("describe_time_to_live"),
     "dynamodb:DescribeContinuousBackups": _table("describe_continuous_backups"),

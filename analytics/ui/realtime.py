@@ -9,14 +9,16 @@ shared cache with the 2-second ``realtime`` TTL.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import streamlit as st
 
 from analytics.core.cache import UpstreamError
 from analytics.core.fmt import age
+from analytics.custom.service import list_custom_metrics
 from analytics.figures.realtime import panel_figure
 from analytics.metrics.queries import BASIC_STATS
-from analytics.realtime.service import Panel, RealtimeView, realtime_view
+from analytics.realtime.service import MAX_CHARTS, MAX_SERIES, Panel, RealtimeView, realtime_view
 from analytics.sources import Runtime
 from analytics.ui.frame import freshness, show_upstream_error
 
@@ -62,6 +64,10 @@ def _draw_panels(panels: list[Panel], view: RealtimeView, *, per_row: int) -> No
                 else:
                     st.plotly_chart(panel_figure(panel, view), key=f"rt_{panel.key}",
                                     config={"displayModeBar": False})
+                if panel.hidden_series:
+                    st.caption(f"The {len(panel.lines)} busiest dimension sets are drawn; "
+                               f"{panel.hidden_series:,} more had data. Narrow them with "
+                               "*Dimension sets containing* in the sidebar.")
 
 
 def _ms(value: float | None) -> str:
@@ -83,11 +89,25 @@ def freshness_row(view: RealtimeView, *, now: float | None = None) -> None:
               help=f"{len(latest.metrics)} custom metrics")
 
 
+def series_pickers(rt: Runtime, app_id: str, *, key: str = "rt") -> tuple[list[str], str]:
+    """Sidebar: custom metrics to draw beyond the busiest, and a dimension-set filter."""
+    names = list_custom_metrics(rt, app_id)
+    more = st.sidebar.multiselect(
+        "More custom metrics", names, key=f"{key}_more",
+        help=f"The {MAX_CHARTS} busiest custom metrics are always drawn; add others here.")
+    dims = st.sidebar.text_input(
+        "Dimension sets containing", key=f"{key}_dims", max_chars=100,
+        help=f"Each chart draws its {MAX_SERIES} busiest dimension sets; type part of one "
+             "(e.g. Plan=pro) to draw those that match instead.")
+    return more, dims.strip()
+
+
 def render_live(rt: Runtime, app_id: str, *, stat: str | None = None,
-                now: float | None = None) -> RealtimeView | None:
+                now: float | None = None, more: Sequence[str] = (),
+                dims_filter: str = "") -> RealtimeView | None:
     """Draw one refresh of the Realtime panel (the fragment's body); returns what it drew."""
     try:
-        view = realtime_view(rt, app_id, stat=stat)
+        view = realtime_view(rt, app_id, stat=stat, more=more, dims_filter=dims_filter)
     except UpstreamError as exc:
         show_upstream_error(exc)
         return None
@@ -99,6 +119,9 @@ def render_live(rt: Runtime, app_id: str, *, stat: str | None = None,
         st.info(f"{view.app.display_name} has not sent any custom metric yet. See "
                 "docs/realtime.md for how an app records one.")
     _draw_panels(view.custom, view, per_row=2)
+    if view.hidden_metrics:
+        st.caption(f"{len(view.hidden_metrics):,} more custom metrics with fewer datapoints "
+                   "are not drawn; add them with *More custom metrics* in the sidebar.")
     freshness(view)
     st.caption(f"Window {view.start:%H:%M} → {view.end:%H:%M} UTC · drawn at "
                f"{time.strftime('%H:%M:%S', time.gmtime(now or time.time()))} UTC")
@@ -111,5 +134,6 @@ def ingest_caption(rt: Runtime) -> None:
 
     server = ingest_server(rt)
     if server is not None:
-        st.caption(f"Local ingest endpoint: `POST {server.url}` (bearer token: `INGEST_TOKEN` or "
-                   f"`{rt.settings.data_dir}/ingest-token`)")
+        st.caption(f"Local ingest endpoint: `POST {server.url}` (bearer token: the app's own, "
+                   "shown once when made; a new one: `python -m analytics.cli.tokens rotate "
+                   "<app>`)")

@@ -86,8 +86,21 @@ def _match(pattern: str, text: str) -> bool:
     return re.fullmatch(regex, text) is not None
 
 
-def _conditions_hold(condition: Mapping[str, Any], tags: Mapping[str, str]) -> bool:
+def _leading_keys(call: Recorded) -> list[str]:
+    """The partition-key values one DynamoDB item call touches (the metrics table's metricId)."""
+    items = [call.params.get("Key"), call.params.get("Item")]
+    return [str(i["metricId"]["S"]) for i in items if isinstance(i, Mapping) and "metricId" in i]
+
+
+def _conditions_hold(condition: Mapping[str, Any], tags: Mapping[str, str],
+                     call: Recorded) -> bool:
     for operator, tests in condition.items():
+        if operator == "ForAllValues:StringLike" and set(tests) == {"dynamodb:LeadingKeys"}:
+            patterns = tests["dynamodb:LeadingKeys"]
+            keys = _leading_keys(call)
+            if not keys or not all(any(_match(p, k) for p in patterns) for k in keys):
+                return False
+            continue
         if operator != "StringEquals":
             return False  # unknown operator: not granted (fail closed)
         for key, wanted in tests.items():
@@ -117,7 +130,8 @@ def allowed(call: Recorded, statements: list[dict[str, Any]], refs: Mapping[str,
             st_res = st_res if isinstance(st_res, list) else [st_res]
             if not any(_match(pattern, arn) for pattern in st_res):
                 continue
-            if "Condition" in st and not _conditions_hold(st["Condition"], tags.get(arn, {})):
+            if "Condition" in st and not _conditions_hold(st["Condition"], tags.get(arn, {}),
+                                                          call):
                 continue
             granted = True
             break

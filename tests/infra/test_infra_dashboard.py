@@ -20,6 +20,8 @@ from tests.infra._cdk import (
 )
 
 ALLOWED_TASK_ACTIONS = {
+    "dynamodb:GetItem",  # the deny-list of signed-out sessions (its own key prefix only)
+    "dynamodb:PutItem",
     "cloudwatch:GetMetricData",
     "cloudwatch:ListMetrics",
     "cloudwatch:DescribeAlarms",
@@ -212,6 +214,10 @@ def test_task_role_resources_are_scoped(s: Synth) -> None:
             assert as_list(st["Resource"]) == [{"Fn::GetAtt": [table_id, "Arn"]}]
             assert actions == {"dynamodb:Query", "dynamodb:DescribeTable",
                                "dynamodb:DescribeTimeToLive", "dynamodb:DescribeContinuousBackups"}
+        elif actions == {"dynamodb:GetItem", "dynamodb:PutItem"}:  # the session deny-list
+            assert as_list(st["Resource"]) == [{"Fn::GetAtt": [table_id, "Arn"]}]
+            assert st["Condition"] == {"ForAllValues:StringLike": {
+                "dynamodb:LeadingKeys": ["_session#*"]}}
         elif actions == {"logs:StartQuery"}:  # every Lambda log group, nothing else
             assert rendered == [json.dumps({"Fn::Join": ["", [
                 "arn:", {"Ref": "AWS::Partition"}, ":logs:us-east-1:",

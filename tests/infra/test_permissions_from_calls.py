@@ -149,6 +149,8 @@ def tour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Record
         try:
             _pages(rt)
             _lookups(rt, account)
+            # a sign-out: the session joins the deny-list until its cookie would expire
+            rt.security.revoked.revoke("tour-session", until=account.now.timestamp() + 3600)
         finally:
             set_runtime(None)
         yield recorded, apps

@@ -13,7 +13,12 @@ from typing import Any
 import aws_cdk as cdk
 
 from central_analytics.catalog import load_catalog
-from central_analytics.config import DeployConfig, load_config
+from central_analytics.config import (
+    INSECURE_HTTP_KEY,
+    DeployConfig,
+    check_transport,
+    load_config,
+)
 from central_analytics.dr import build_dr_stacks
 from central_analytics.nag import enable_nag
 from central_analytics.pipeline import PipelineStack
@@ -37,6 +42,7 @@ def build_app(
     app = cdk.App(context={**DEFAULT_CONTEXT, **dict(context or {})}, outdir=outdir)
     ctx = _context_of(app, context)
     cfg = load_config(ctx)
+    check_transport(cfg)
     stack = build_stack(app, cfg)
     pipeline = build_pipeline_stack(app, cfg, stack)
     if cfg.replica_region:
@@ -85,5 +91,6 @@ def _context_of(app: cdk.App, explicit: Mapping[str, Any] | None) -> dict[str, A
     for alias, name in ALIASES.items():
         if ctx.get(name) is None:
             ctx[name] = app.node.try_get_context(alias)
+    ctx[INSECURE_HTTP_KEY] = app.node.try_get_context(INSECURE_HTTP_KEY)
     ctx.update({ALIASES.get(k, k): v for k, v in (explicit or {}).items()})
     return {k: v for k, v in ctx.items() if v is not None}

@@ -8,6 +8,7 @@ small, stable view of it, which the dataclasses below are.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,9 @@ class CatalogApp:
     cost_tag: str = ""
     dynamodb_tables: tuple[str, ...] = ()
     rds_instances: tuple[str, ...] = ()
+    ingest_principals: tuple[str, ...] = ()
+    max_metric_names: int = 200
+    max_dimension_sets: int = 100
 
 
 def _view(catalog: Catalog) -> tuple[CatalogApp, ...]:
@@ -53,6 +57,9 @@ def _view(catalog: Catalog) -> tuple[CatalogApp, ...]:
             cost_tag=a.cost_tag,
             dynamodb_tables=a.resources.dynamodb_tables,
             rds_instances=a.resources.rds_instances,
+            ingest_principals=a.ingest_principals,
+            max_metric_names=a.max_metric_names,
+            max_dimension_sets=a.max_dimension_sets,
         )
         for a in sorted(catalog.apps, key=lambda a: a.id)
     )
@@ -71,6 +78,17 @@ def load_catalog(path: Path) -> tuple[CatalogApp, ...]:
 def app_namespaces(apps: tuple[CatalogApp, ...]) -> str:
     """``app=Namespace,...`` for the ingest Lambda's APP_NAMESPACES (EMF namespace per app)."""
     return ",".join(f"{app.id}={app.namespace}" for app in apps if app.namespace)
+
+
+def ingest_principals(apps: tuple[CatalogApp, ...]) -> str:
+    """JSON ``{app: [ARN, ...]}`` for the ingest Lambda's INGEST_PRINCIPALS (who writes what)."""
+    return json.dumps({app.id: list(app.ingest_principals) for app in apps}, sort_keys=True)
+
+
+def ingest_caps(apps: tuple[CatalogApp, ...]) -> str:
+    """JSON ``{app: [max names, max dimension sets]}`` for the Lambda's INGEST_CAPS."""
+    return json.dumps({app.id: [app.max_metric_names, app.max_dimension_sets] for app in apps},
+                      sort_keys=True)
 
 
 def all_lambda_names(apps: tuple[CatalogApp, ...]) -> tuple[str, ...]:

@@ -26,6 +26,8 @@ POWERTOOLS_ACCOUNT = "017000801446"
 
 T = TypeVar("T")
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+#: The context key that accepts a public HTTP-only load balancer (named as operators type it).
+INSECURE_HTTP_KEY = "allowInsecureHttp"
 
 # CloudWatch Logs only accepts these retention periods (days).
 RETENTION_CHOICES: dict[int, logs.RetentionDays] = {
@@ -114,6 +116,9 @@ class DeployConfig:
     #: Log groups beyond ``/aws/lambda/*`` the dashboard may run Logs Insights on (functions
     #: with a custom ``LoggingConfig.LogGroup``): names or ``*`` patterns, comma-separated.
     log_group_patterns: tuple[str, ...] = ()
+    #: ``-c allowInsecureHttp=true``: deploy without a certificate (a public HTTP listener:
+    #: passwords and session cookies in clear). Refused unless given explicitly.
+    allow_insecure_http: bool = False
 
     @property
     def is_billing_region(self) -> bool:
@@ -175,9 +180,23 @@ def load_config(ctx: Mapping[str, Any]) -> DeployConfig:
         log_retention_days=_pick(ctx, "log_retention_days", _as_int, d.log_retention_days),
         replica_region=_pick(ctx, "replica_region", _as_opt_str, None),
         log_group_patterns=_pick(ctx, "log_group_patterns", _as_names, d.log_group_patterns),
+        allow_insecure_http=_pick(ctx, INSECURE_HTTP_KEY, _as_bool, d.allow_insecure_http),
     )
     _validate(cfg)
     return cfg
+
+
+def check_transport(cfg: DeployConfig) -> None:
+    """Refuse a public HTTP-only listener unless the operator asked for one explicitly.
+
+    Checked when the stack is built, not when the context is parsed: reading a configuration
+    is harmless, deploying the dashboard without TLS is not.
+    """
+    if not cfg.certificate_arn and not cfg.allow_insecure_http:
+        raise ConfigError(
+            "refusing to synthesize a public HTTP-only load balancer (sign-in passwords and "
+            "session cookies would cross the internet in clear): give -c certificate_arn=<ACM "
+            f"ARN>, or -c {INSECURE_HTTP_KEY}=true for a throwaway test deployment")
 
 
 def _validate(cfg: DeployConfig) -> None:
@@ -204,3 +223,4 @@ def _validate(cfg: DeployConfig) -> None:
         if cfg.replica_region == cfg.region:
             raise ConfigError(f"context replicaRegion={cfg.replica_region!r} is the stack's own "
                               "region: a replica must live in another region")
+

@@ -35,6 +35,8 @@ MIN_TASKS, MAX_TASKS, CPU_TARGET_PCT = 1, 4, 60
 # An empty user list: the dashboard starts, nobody can log in until an operator uploads real
 # credentials (docs/deploy.md). CloudFormation only re-applies it if this text changes.
 CREDENTIALS_PLACEHOLDER = "credentials:\n  usernames: {}\n"
+#: Browsers remember "HTTPS only" for a year once they saw the dashboard over HTTPS.
+HSTS = "max-age=31536000; includeSubDomains"
 # Never copied into the image build context: big, secret, or irrelevant to the container.
 ASSET_EXCLUDES = [
     ".venv", ".git", ".data", "node_modules", "cdk.out", "infra", "tests", "bench", "docs",
@@ -179,6 +181,8 @@ class DashboardService(Construct):
                 ),
                 environment={
                     "ANALYTICS_BACKEND": "aws",
+                    # the ALB's subnets: the only peers whose X-Forwarded-For names the client
+                    "AUTH_TRUSTED_PROXIES": self.network.vpc.vpc_cidr_block,
                     "METRICS_TABLE": table.table_name,
                     "AWS_REGION": cfg.region,
                     "AWS_DEFAULT_REGION": cfg.region,
@@ -192,6 +196,9 @@ class DashboardService(Construct):
                 },
             ),
         )
+        if https:
+            service.listener.set_attribute(
+                "routing.http.response.strict_transport_security.header_value", HSTS)
         service.load_balancer.log_access_logs(self.network.access_log_bucket, prefix="alb")
         # Reject requests with malformed headers instead of forwarding them to Streamlit.
         service.load_balancer.set_attribute(

@@ -22,10 +22,10 @@ from aws_cdk.aws_apigatewayv2_authorizers import HttpIamAuthorizer
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
-from central_analytics.catalog import CatalogApp, app_namespaces
+from central_analytics.catalog import CatalogApp, app_namespaces, ingest_caps, ingest_principals
 from central_analytics.config import POWERTOOLS_ACCOUNT, REPO_ROOT, DeployConfig
 from ingest.budget import LAMBDA_TIMEOUT_S
-from ingest.permissions import TABLE_OPERATIONS
+from ingest.permissions import REGISTRY_OPERATIONS, TABLE_OPERATIONS
 
 #: The Lambda root: every folder under it is a package; this function runs ``ingest``.
 FUNCTIONS_DIR = REPO_ROOT / "infra" / "functions"
@@ -36,6 +36,8 @@ HANDLER = "ingest.app.lambda_handler"  # infra/functions/ingest/app.py
 STAGE_NAME = "$default"
 #: What the function's code calls on the table (ingest/permissions.py), nothing more.
 TABLE_WRITE_ACTIONS = sorted(set(TABLE_OPERATIONS.values()))
+REGISTRY_ACTIONS = sorted(set(REGISTRY_OPERATIONS.values()))
+REGISTRY_PREFIX = "_series#"  # ingest.registry.PREFIX (the Lambda package is not imported here)
 POWERTOOLS_SERVICE_NAME = "central-analytics-ingest"
 POWERTOOLS_METRICS_NAMESPACE = "CentralAnalytics/Ingest"
 
@@ -137,6 +139,8 @@ class IngestApi(Construct):
                 "METRICS_TABLE": table.table_name,
                 "ALLOWED_APPLICATIONS": ",".join(app.id for app in apps),
                 "APP_NAMESPACES": app_namespaces(apps),
+                "INGEST_PRINCIPALS": ingest_principals(apps),
+                "INGEST_CAPS": ingest_caps(apps),
                 "RETENTION_DAYS": str(cfg.retention_days),
                 "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
@@ -204,6 +208,14 @@ class IngestApi(Construct):
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteMetricItems", actions=TABLE_WRITE_ACTIONS, resources=[table.table_arn]
+            )
+        )
+        # The series registry (cardinality caps): read and update only its own small items.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SeriesRegistry", actions=REGISTRY_ACTIONS, resources=[table.table_arn],
+                conditions={"ForAllValues:StringLike": {
+                    "dynamodb:LeadingKeys": [f"{REGISTRY_PREFIX}*"]}},
             )
         )
         return role

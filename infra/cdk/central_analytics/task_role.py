@@ -15,7 +15,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from analytics.core.permissions import Scope, actions_for
+from analytics.core.permissions import SESSION_KEY_PREFIX, Scope, actions_for
 from central_analytics.catalog import CatalogApp, all_lambda_names, all_of
 from central_analytics.config import DeployConfig
 from central_analytics.nag import acknowledge
@@ -63,7 +63,15 @@ def scope_resources(cfg: DeployConfig, table: dynamodb.ITable,
         Scope.APP_DB_INSTANCES: [_arn(stack, cfg, "rds", "db", db,
                                       cdk.ArnFormat.COLON_RESOURCE_NAME)
                                  for db in all_of(apps, "rds_instances")],
+        Scope.SESSION_ITEMS: [table.table_arn],
     }
+
+
+#: Conditions a scope's statement carries besides its resources.
+SCOPE_CONDITIONS: dict[Scope, dict[str, dict[str, list[str]]]] = {
+    Scope.SESSION_ITEMS: {"ForAllValues:StringLike": {
+        "dynamodb:LeadingKeys": [f"{SESSION_KEY_PREFIX}*"]}},
+}
 
 
 def task_role_statements(cfg: DeployConfig, table: dynamodb.ITable,
@@ -79,7 +87,8 @@ def task_role_statements(cfg: DeployConfig, table: dynamodb.ITable,
         if actions and resources:
             sid = "".join(part.title() for part in scope.name.split("_"))
             statements.append(iam.PolicyStatement(sid=f"Read{sid}", actions=actions,
-                                                  resources=resources))
+                                                  resources=resources,
+                                                  conditions=SCOPE_CONDITIONS.get(scope)))
     tags = sorted({a.cost_tag for a in apps if a.cost_tag})
     if tags:
         statements.append(iam.PolicyStatement(

@@ -12,3 +12,10 @@ from __future__ import annotations
 TABLE_OPERATIONS: dict[str, str] = {
     "dynamodb.BatchWriteItem": "dynamodb:BatchWriteItem",
 }
+
+#: The series registry (cardinality caps), items under their own key prefix only: a
+#: TransactWriteItems of updates is authorised per item as ``dynamodb:UpdateItem``.
+REGISTRY_OPERATIONS: dict[str, str] = {
+    "dynamodb.BatchGetItem": "dynamodb:BatchGetItem",
+    "dynamodb.TransactWriteItems": "dynamodb:UpdateItem",
+}
