@@ -164,7 +164,17 @@ def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
                                                    settings=settings),
                  cache, local, security=security_stores(settings))
     _start_local_pipeline(rt, local)
+    _serve_api(rt)
     return rt
+
+
+def _serve_api(rt: Runtime) -> None:
+    """The local twin's GraphQL API reads this runtime (the services the pages read)."""
+    from analytics.local.live_services import ingest_server
+
+    server = ingest_server(rt)
+    if server is not None:
+        server.bind_api(rt)
 
 
 def _today() -> datetime:

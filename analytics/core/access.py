@@ -13,7 +13,8 @@ session, and answers :data:`ANONYMOUS` when the session has none. Unknown means 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -60,6 +61,20 @@ def set_fallback_resolver(resolver: Callable[[], Principal | None] | None) -> No
     """
     global _fallback
     _fallback = resolver
+
+
+@contextmanager
+def acting_as(principal: Principal) -> Iterator[None]:
+    """Bind ``principal`` for the calls inside the block, then restore what was bound.
+
+    For servers whose worker threads (or tasks) serve many callers: unlike
+    :func:`set_principal`, nothing is left behind for the next request on the same thread.
+    """
+    token = _current.set(principal)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def current_principal() -> Principal | None:

@@ -12,7 +12,7 @@ The Lambda code is the ``ingest`` package (``infra/functions/ingest``), installe
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -108,28 +108,35 @@ class DuckDBSink:
 class DuckDBSeriesRegistry:
     """``SeriesRegistry`` counted from the table itself: the live names and dimension sets.
 
-    The local endpoint resolves one request at a time (``ingest.events.RESOLVE_LOCK``), so the
-    count and the write that follows cannot interleave with another batch's.
+    The ingest handler checks and submits under one lock, so two batches cannot both pass a
+    cap; items submitted but not yet committed (``pending``, read before the table so a commit
+    in between is seen in one or the other) count as live.
     """
 
-    def __init__(self, store: LocalStore) -> None:
+    def __init__(self, store: LocalStore, *,
+                 pending: Callable[[], Sequence[Any]] | None = None) -> None:
         self.store = store
+        self.pending = pending
 
     def admit(self, batch: Mapping[str, Mapping[str, frozenset[str]]], *,
               caps: Mapping[str, Any], now_ms: int, window_ms: int) -> Any:
         from ingest.guard import Caps, check_caps
 
+        queued = list(self.pending()) if self.pending is not None else []
         cur = self.store.cursor()
         oldest = max(now_ms - window_ms, 0)
         for app, metrics in sorted(batch.items()):
             names = {str(r[0]) for r in cur.execute(
                 f"SELECT DISTINCT metric_name FROM {TABLE} WHERE app = ? AND ttl >= ? "
                 "AND ts_ms >= ?", [app, now_ms // 1000, oldest]).fetchall()}
+            names |= {i.metric_name for i in queued if i.app == app}
             dims: dict[str, set[str]] = {}
             for metric in metrics:
                 dims[metric] = {str(r[0]) for r in cur.execute(
                     f"SELECT DISTINCT dims FROM {TABLE} WHERE metric_id = ? AND ttl >= ? "
                     "AND ts_ms >= ?", [f"{app}#{metric}", now_ms // 1000, oldest]).fetchall()}
+                dims[metric] |= {i.dims for i in queued
+                                 if i.app == app and i.metric_name == metric}
             over = check_caps(app, live_names=names, live_dims=dims, batch=metrics,
                               caps=caps.get(app, Caps()))
             if over is not None:

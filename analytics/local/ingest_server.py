@@ -1,38 +1,44 @@
-"""The local twin of the ingest API: ``http://127.0.0.1:8787/metrics`` served in-process.
+"""The local twin of the ingest API and of the read API: one Starlette app on uvicorn.
 
-Why a stdlib server running the Lambda's own resolver: the contract (202/400/401/413/422/503,
-validation rules, idempotent keys) must be identical on a laptop and on AWS, so each HTTP request
-becomes an API Gateway HTTP API v2 event and goes through ``build_resolver`` from
-``infra/functions/ingest`` — only the sink (DuckDB instead of DynamoDB) and the credential (a
-bearer token instead of SigV4/IAM) differ. It runs inside the dashboard process because DuckDB
-allows one writer process.
+Why the Lambda's own code: the ingest contract (202/400/401/413/422/503, validation rules,
+idempotent keys) must be identical on a laptop and on AWS, so each ``POST /metrics`` becomes an
+API Gateway HTTP API v2 event handled by ``ingest.app``'s handler — only the sink (DuckDB
+through a group commit instead of DynamoDB) and the credential (a bearer token instead of
+SigV4/IAM) differ. The same port serves the GraphQL API (``/graphql``: queries over HTTP,
+subscriptions over ``graphql-transport-ws``; :mod:`analytics.local.twin_app`). It runs inside
+the dashboard process because DuckDB allows one writer process.
 
 Credentials: each app has its own token (:mod:`analytics.local.ingest_tokens`), which writes
-only that app (another app's ``applicationId`` is 403, nothing written). One operator token
-writes every app: ``settings.ingest_token`` (``INGEST_TOKEN``, from the environment or
-secrets.toml), else a random one kept in ``<data dir>/ingest-token`` (mode 600); the in-process
-business-metric feeder uses it, and it is not printed at start. Apps get their own token.
+and reads only that app (another app's ``applicationId`` is 403, nothing written). One operator
+token writes and reads every app: ``settings.ingest_token`` (``INGEST_TOKEN``, from the
+environment or secrets.toml), else a random one kept in ``<data dir>/ingest-token`` (mode 600);
+the in-process business-metric feeder uses it, and it is not printed at start.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
-import sys
+import socket
 import threading
+import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+
+from analytics.api.updates import UpdateHub, updates_from
 from analytics.core.catalog import Catalog
 from analytics.core.settings import Settings
 from analytics.local.custom_sink import DuckDBSeriesRegistry, DuckDBSink
+from analytics.local.group_commit import GroupCommitSink
 from analytics.local.ingest_tokens import TokenBook, announce, token_book
+from analytics.local.twin_app import READ_CAP_BYTES, build_app
 from ingest import app as ingest_app
-from ingest import events as ingest_events
 from ingest import guard as ingest_guard
 
 log = logging.getLogger(__name__)
@@ -40,10 +46,11 @@ log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 TOKEN_ENV = "INGEST_TOKEN"
 TOKEN_FILE = "ingest-token"
-#: Bodies up to this size are read and handed to the resolver (which answers 413 above 256 KB
-#: with the real size); anything larger is refused unread so a client cannot make us buffer it.
-READ_CAP_BYTES = 4 * 262_144
+__all__ = ["READ_CAP_BYTES", "IngestServer", "build_local_resolver", "ingest_token",
+           "start_ingest_server"]
 RETENTION_DAYS = 90  # the Lambda's default TTL
+#: The listen backlog: bursts of connecting clients queue instead of being reset.
+BACKLOG = 128
 
 
 def ingest_token(settings: Settings, *, announce: bool = True) -> tuple[str, str]:
@@ -77,120 +84,60 @@ def quiet_lambda_logs(level: int | str = logging.WARNING) -> None:
     ingest_app.logger.setLevel(level)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Translates one HTTP request into a resolver call; never raises into the socket server."""
+@dataclass
+class LocalIngest:
+    """What the twin serves: the Lambda's handler and resolver, the sink, the update hub."""
 
-    protocol_version = "HTTP/1.1"  # keep-alive: a client may send many batches per connection
-    server_version = "CentralAnalyticsIngest/1"
-    timeout = 10  # seconds per socket read: a stalled client cannot hold a thread forever
-    # Headers and body leave in two writes; with Nagle on, a keep-alive client's delayed ACK
-    # holds the body back ~40 ms per request.
-    disable_nagle_algorithm = True
-    server: _Server
+    handler: ingest_app.IngestHandler
+    resolver: Any
+    sink: Any
+    hub: UpdateHub
+    authorize: ingest_guard.Authorizer
 
-    def do_GET(self) -> None:
-        self._serve()
+    def name_of(self, apps: frozenset[str] | None) -> str:
+        """A principal's name for a credential's apps (tokens have no other name)."""
+        if apps is None:
+            return ""
+        return "operator" if "*" in apps else "token:" + ",".join(sorted(apps))
 
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_OPTIONS(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        body = b""
-        raw_length = self.headers.get("Content-Length")
-        if raw_length is not None:
-            try:
-                length = int(raw_length)
-                if length < 0:
-                    raise ValueError
-            except ValueError:
-                self._reply_error(400, f"invalid Content-Length {raw_length[:40]!r}", close=True)
-                return
-            if length > READ_CAP_BYTES:
-                self._reply_error(413, f"body is {length} bytes; at most 262144", close=True)
-                return
-            body = self.rfile.read(length)
-        elif self.headers.get("Transfer-Encoding"):
-            self._reply_error(411, "send the body with a Content-Length (no chunked encoding)",
-                              close=True)
-            return
-        try:
-            status, headers, data = self.server.ingest.invoke(
-                self.command, self.path, headers=dict(self.headers.items()), body=body)
-        except Exception:  # the resolver answers 500 itself; this is a bug in the bridge
-            log.exception("local ingest: request failed")
-            self._reply_error(500, "internal error")
-            return
-        self.server.ingest.count(status)
-        self._reply(status, headers, data)
-
-    def _reply_error(self, status: int, message: str, close: bool = False) -> None:
-        self.server.ingest.count(status)
-        body = json.dumps({"errors": [{"index": None, "field": None, "message": message}]})
-        self._reply(status, {"Content-Type": "application/json"}, body.encode(), close=close)
-
-    def _reply(self, status: int, headers: dict[str, str], data: bytes,
-               close: bool = False) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            if name.lower() not in ("content-length", "connection"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("local ingest %s - %s", self.address_string(), format % args)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    #: The listen backlog: bursts of connecting clients queue instead of being reset.
-    request_queue_size = 128
-    ingest: IngestServer
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that went away is one line, not a traceback; anything else is logged."""
-        exc = sys.exc_info()[1]
-        if isinstance(exc, ConnectionError | TimeoutError):
-            log.info("local ingest: client %s went away (%s)", client_address[0],
-                     type(exc).__name__)
-            return
-        log.exception("local ingest: request from %s failed", client_address[0])
+    def stop(self) -> None:
+        if isinstance(self.sink, GroupCommitSink):
+            self.sink.stop()
 
 
 class IngestServer:
     """A started local endpoint; ``stop()`` closes the socket and joins the thread."""
 
-    def __init__(self, resolver: Any, token: str, host: str = HOST, port: int = 8787) -> None:
-        self._invoke = ingest_events.invoke
-        self.resolver = resolver
+    def __init__(self, ingest: LocalIngest, token: str, host: str = HOST, port: int = 8787, *,
+                 backlog: int = BACKLOG, clock: Callable[[], float] = time.time) -> None:
+        self.ingest = ingest
         self.token = token
+        self.clock = clock
+        self.backlog = backlog
+        #: The runtime the GraphQL resolvers read (bound once the runtime is built).
+        self.api: Any = None
         self.statuses: Counter[int] = Counter()  # answers by HTTP status (tests, bench, footer)
         self._lock = threading.Lock()
-        self._httpd = _Server((host, port), _Handler)  # OSError if the port is taken
-        self._httpd.ingest = self
-        self.host, self.port = host, int(self._httpd.server_address[1])
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="ingest-http",
-                                        kwargs={"poll_interval": 0.2}, daemon=True)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind((host, port))  # OSError if the port is taken
+            self._sock.listen(backlog)
+        except OSError:
+            self._sock.close()
+            raise
+        self.host, self.port = host, int(self._sock.getsockname()[1])
+        config = uvicorn.Config(build_app(self), log_config=None, access_log=False,
+                                log_level="warning",
+                                lifespan="off", http="httptools", ws="websockets-sansio",
+                                backlog=backlog,
+                                timeout_keep_alive=10, ws_ping_interval=20.0)
+        self._uvicorn = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._serve, name="ingest-http", daemon=True)
+        self._stopped = False
+
+    def _serve(self) -> None:
+        self._uvicorn.run(sockets=[self._sock])
 
     @property
     def base_url(self) -> str:
@@ -201,9 +148,13 @@ class IngestServer:
         """The ``POST`` endpoint."""
         return f"{self.base_url}/metrics"
 
-    def invoke(self, method: str, path: str, *, headers: dict[str, str],
-               body: bytes) -> tuple[int, dict[str, str], bytes]:
-        return self._invoke(self.resolver, method, path, headers=headers, body=body)
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.base_url}/graphql"
+
+    def bind_api(self, runtime: Any) -> None:
+        """Serve the GraphQL API from ``runtime`` (the composition root's, once built)."""
+        self.api = runtime
 
     def count(self, status: int) -> None:
         with self._lock:
@@ -211,17 +162,28 @@ class IngestServer:
 
     def start(self) -> IngestServer:
         self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._uvicorn.started and self._thread.is_alive() \
+                and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if not self._uvicorn.started:
+            raise RuntimeError("the local endpoint did not start")
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        if self._stopped:
+            return
+        self._stopped = True
+        self._uvicorn.should_exit = True
         self._thread.join(timeout=5)
+        self._sock.close()
+        self.ingest.stop()
 
 
 def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
-                         book: TokenBook | None = None) -> Any:
-    """The Lambda's resolver with the DuckDB sink, bearer tokens and no EMF output.
+                         book: TokenBook | None = None, linger_s: float = 0.001) -> LocalIngest:
+    """The Lambda's handler with the DuckDB sink behind a group commit, bearer tokens, and
+    no EMF output; each commit is published to the GraphQL subscribers.
 
     ``token`` writes every app (the operator's); the ``book``'s tokens write one app each. On
     a DuckDB sink the catalog's cardinality caps are enforced from the table itself.
@@ -231,17 +193,25 @@ def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
     def lookup() -> dict[str, frozenset[str]]:
         return {**(book.digests() if book is not None else {}), **operator}
 
-    registry = DuckDBSeriesRegistry(sink.store) if isinstance(sink, DuckDBSink) else None
-    return ingest_app.build_resolver(
-        sink, catalog.ids(), emit_emf=False,
-        authorize=ingest_guard.bearer_authorizer(lookup),
+    hub = UpdateHub()
+    registry = None
+    health = None
+    writer: Any = sink
+    if isinstance(sink, DuckDBSink):
+        writer = GroupCommitSink(sink, linger_s=linger_s, on_commit=lambda items, ms: hub.publish(
+            updates_from(items, committed_ms=ms)))
+        registry = DuckDBSeriesRegistry(sink.store, pending=writer.pending_items)
+        health = sink.health
+    authorize = ingest_guard.bearer_authorizer(lookup)
+    handler = ingest_app.build_handler(
+        writer, catalog.ids(), emit_emf=False, authorize=authorize,
         namespaces={a.id: a.namespace for a in catalog.apps},
-        retention_days=RETENTION_DAYS,
-        registry=registry,
+        retention_days=RETENTION_DAYS, registry=registry,
         caps={a.id: ingest_guard.Caps(a.max_metric_names, a.max_dimension_sets)
               for a in catalog.apps},
-        health_check=sink.health if isinstance(sink, DuckDBSink) else None,
+        health_check=health,
     )
+    return LocalIngest(handler, ingest_app.resolver_for(handler), writer, hub, authorize)
 
 
 def start_ingest_server(catalog: Catalog, settings: Settings, sink: DuckDBSink,
@@ -253,15 +223,16 @@ def start_ingest_server(catalog: Catalog, settings: Settings, sink: DuckDBSink,
     """
     token, _ = ingest_token(settings, announce=False)
     book = token_book(settings.data_dir)
-    resolver = build_local_resolver(catalog, sink, token, book=book)
+    ingest = build_local_resolver(catalog, sink, token, book=book)
     try:
-        server = IngestServer(resolver, token, host, settings.ingest_port)
+        server = IngestServer(ingest, token, host, settings.ingest_port)
     except OSError as exc:
+        ingest.stop()
         log.error("local ingest endpoint not started: cannot listen on %s:%s (%s); set "
                   "INGEST_PORT to a free port", host, settings.ingest_port, exc.strerror or exc)
         return None
     new = book.ensure(catalog.ids())
     if new:  # printed once, on the operator's terminal; never logged again
         print(announce(new, book.path, server.url), flush=True)
-    log.info("local ingest endpoint on %s", server.url)
+    log.info("local ingest endpoint on %s (GraphQL on %s)", server.url, server.graphql_url)
     return server.start()

@@ -60,7 +60,7 @@ def test_options_and_head_answer_json_not_html(endpoint: Endpoint, method: str, 
 
 
 def test_the_listen_backlog_holds_a_burst(endpoint: Endpoint) -> None:
-    assert endpoint.server._httpd.request_queue_size >= 128
+    assert endpoint.server.backlog >= 128
 
 
 def test_a_client_that_hangs_up_is_one_log_line_not_a_traceback(

@@ -18,6 +18,7 @@ import functools
 import hmac
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -178,6 +179,221 @@ def write_emf(items: Iterable[MetricItem], namespaces: Mapping[str, str]) -> Non
         emf.flush_metrics()
 
 
+class IngestHandler:
+    """The ingest contract as plain methods of an event: no routing, no per-process state.
+
+    Powertools' resolver keeps the current event in class attributes, so it serves one event
+    at a time; this handler does not, so a server may call :meth:`post` from many threads at
+    once. The cardinality check and the write (or its submission, for a sink with ``submit``
+    such as the local group commit) happen under one lock, so two concurrent batches cannot
+    both pass a cap; the wait for the commit happens outside it, so concurrent requests share
+    one transaction.
+    """
+
+    def __init__(
+        self,
+        sink: MetricSink,
+        allowed_apps: Iterable[str],
+        *,
+        clock: Callable[[], float] = time.time,
+        emit_emf: bool = True,
+        authenticate: Authenticator | None = None,
+        require_iam_auth: bool = False,
+        namespaces: Mapping[str, str] | None = None,
+        retention_days: int = 90,
+        authorize: Authorizer | None = None,
+        registry: SeriesRegistry | None = None,
+        caps: Mapping[str, Caps] | None = None,
+        health_check: Callable[[], str | None] | None = None,
+    ) -> None:
+        if retention_days < 1:
+            raise ValueError(f"retention_days must be at least 1, not {retention_days}")
+        self.sink = sink
+        self.allowed = frozenset(allowed_apps)
+        self.clock = clock
+        self.emit_emf = emit_emf
+        self.authenticate = authenticate
+        self.require_iam_auth = require_iam_auth
+        self.namespaces = dict(namespaces or {})
+        self.retention_days = retention_days
+        self.authorize = authorize
+        self.registry = registry
+        self.caps = dict(caps or {})
+        self.health_check = health_check
+        self._admission = threading.Lock()
+
+    def _unhealthy(self) -> str | None:
+        return self.health_check() if self.health_check is not None else None
+
+    def health(self) -> Response:
+        if self._unhealthy() is not None:
+            return _json(503, {"status": "unavailable", "reason": "storage unavailable"})
+        return _json(200, {"status": "ok"})
+
+    def apps_of(self, event: Mapping[str, Any]) -> frozenset[str] | None:
+        """The apps the request's credential may write (None: not authenticated)."""
+        headers = event.get("headers") or {}
+        apps = self.authorize(event) if self.authorize is not None else EVERY_APP
+        if (self.require_iam_auth and not _has_iam_identity(event)) or (
+            self.authenticate is not None and not self.authenticate(headers)
+        ):
+            return None
+        return apps
+
+    def post(self, event: Mapping[str, Any]) -> Response:
+        """``POST /metrics`` of one API Gateway HTTP API (v2) event."""
+        problem = self._unhealthy()
+        if problem is not None:
+            logger.warning("ingest unavailable", extra={"status": 503, "reason": problem})
+            return _errors(503, [FieldError(None, None, "storage unavailable; retry later")])
+        apps = self.apps_of(event)
+        if apps is None:
+            logger.info("ingest rejected", extra={"status": 401})
+            return _errors(401, [FieldError(None, None, "missing or invalid credentials")])
+        try:
+            body = _body_bytes(event)
+            if len(body) > MAX_BODY_BYTES:
+                logger.info("ingest rejected", extra={"status": 413, "bytes": len(body)})
+                message = f"body is {len(body)} bytes; at most {MAX_BODY_BYTES}"
+                return _errors(413, [FieldError(None, None, message)])
+            raw_items = parse_body(body)
+        except ShapeError as exc:
+            logger.info("ingest rejected", extra={"status": 400, "reason": exc.error.message})
+            return _errors(400, [exc.error])
+
+        forbidden = _forbidden(raw_items, apps, self.allowed)
+        if forbidden:
+            logger.info("ingest rejected", extra={"status": 403, "errorCount": len(forbidden)})
+            return _errors(403, forbidden)
+
+        now_ms = int(self.clock() * 1000)
+        valid, errors = validate_metrics(raw_items, allowed_apps=self.allowed, now_ms=now_ms)
+        if errors:
+            logger.info(
+                "ingest rejected",
+                extra={"status": 422, "items": len(raw_items), "errorCount": len(errors)},
+            )
+            return _errors(422, errors)
+
+        items = [
+            build_item(
+                app=m.applicationId,
+                metric_name=m.metricName,
+                value=m.value,
+                unit=m.unit,
+                dimensions=m.dimension_pairs(),
+                ts_ms=m.timestamp if m.timestamp is not None else now_ms,
+                received_at_ms=now_ms,
+                retention_days=self.retention_days,
+            )
+            for m in valid
+        ]
+        unique, groups = dedupe(items)
+        with self._admission:
+            if self.registry is not None:
+                over = self.registry.admit(_series(items), caps=self.caps, now_ms=now_ms,
+                                           window_ms=self.retention_days * 86_400_000)
+                if over is not None:
+                    logger.info("ingest rejected", extra={"status": 422, "cap": over.cap,
+                                                          "app": over.app})
+                    index = next(i for i, m in enumerate(valid) if m.applicationId == over.app
+                                 and (over.metric is None or m.metricName == over.metric))
+                    field = "metricName" if over.metric is None else "dimensions"
+                    return _errors(422, [FieldError(index, field, over.message())],
+                                   cap=over.cap, limit=over.limit)
+            outcome = self._begin_write(unique)
+        return self._answer(items, unique, groups, outcome())
+
+    def _begin_write(self, unique: list[MetricItem]) -> Callable[[], list[int]]:
+        """Start storing ``unique``; the returned call gives the positions not written."""
+        submit = getattr(self.sink, "submit", None)
+        try:
+            if submit is not None:
+                ticket = submit(unique)
+                return lambda: _guarded(ticket.wait, len(unique))
+            failed = self.sink.write(unique)
+        except Exception:  # a sink must not raise, but if one does the data is still unwritten
+            logger.exception("sink failed")
+            failed = list(range(len(unique)))
+        return lambda: failed
+
+    def _answer(self, items: list[MetricItem], unique: list[MetricItem],
+                groups: list[list[int]], failed_at: list[int]) -> Response:
+        failed = {i for i in failed_at if 0 <= i < len(unique)}
+        not_written = sorted(pos for u in failed for pos in groups[u])
+        written = [item for u, item in enumerate(unique) if u not in failed]
+        if self.emit_emf and written:
+            try:
+                write_emf(written, self.namespaces)
+            except Exception:  # the datapoints are stored; a lost EMF copy is not worth a retry
+                logger.exception("EMF emission failed")
+        outcome = {
+            "items": len(items),
+            "written": len(items) - len(not_written),
+            "notWritten": len(not_written),
+            "apps": sorted({item.app for item in items}),
+        }
+        if not_written:
+            logger.warning("ingest incomplete", extra={"status": 503, **outcome})
+            errors = [FieldError(i, None, "not written; retry this item") for i in not_written]
+            return _errors(503, errors, notWritten=not_written)
+        logger.info("ingest accepted", extra={"status": 202, **outcome})
+        return _json(202, {"accepted": len(items)})
+
+
+def _guarded(wait: Callable[[], list[int]], count: int) -> list[int]:
+    try:
+        return wait()
+    except Exception:
+        logger.exception("sink failed")
+        return list(range(count))
+
+
+def not_found_response(method: str, path: str) -> Response:
+    """405 naming the allowed method on a known path, else 404 (both JSON)."""
+    allowed_method = ROUTES.get(path)
+    if allowed_method:
+        message = f"{method} not allowed on {path}; use {allowed_method}"
+        return _json(405, {"errors": [FieldError(None, None, message).as_dict()]},
+                     {"Allow": allowed_method})
+    return _errors(404, [FieldError(None, None, f"no route {path[:100]}")])
+
+
+def internal_error() -> Response:
+    return _errors(500, [FieldError(None, None, "internal error")])
+
+
+def resolver_for(handler: IngestHandler) -> APIGatewayHttpResolver:
+    """The Powertools resolver routing API Gateway events to ``handler`` (the Lambda's)."""
+    resolver = APIGatewayHttpResolver()
+
+    @resolver.get("/health")
+    def health() -> Response:
+        return handler.health()
+
+    @resolver.post("/metrics")
+    def post_metrics() -> Response:
+        return handler.post(resolver.current_event.raw_event)
+
+    @resolver.not_found
+    def not_found(_: NotFoundError) -> Response:
+        event = resolver.current_event
+        return not_found_response(event.http_method, event.path)
+
+    @resolver.exception_handler(Exception)
+    def unexpected(exc: Exception) -> Response:  # a bug, never client input: still answer JSON
+        logger.exception("unhandled error")
+        return internal_error()
+
+    return resolver
+
+
+def build_handler(sink: MetricSink, allowed_apps: Iterable[str], **options: Any
+                  ) -> IngestHandler:
+    """:class:`IngestHandler` with :func:`build_resolver`'s options."""
+    return IngestHandler(sink, allowed_apps, **options)
+
+
 def build_resolver(
     sink: MetricSink,
     allowed_apps: Iterable[str],
@@ -203,134 +419,10 @@ def build_resolver(
     ``health_check`` returns why storage is unusable (None: fine): /health is then 503, and
     so is every POST, before anything is parsed. ``emit_emf=False`` for the local server.
     """
-    if retention_days < 1:
-        raise ValueError(f"retention_days must be at least 1, not {retention_days}")
-    resolver = APIGatewayHttpResolver()
-    allowed = frozenset(allowed_apps)
-    emf_namespaces = dict(namespaces or {})
-    app_caps = dict(caps or {})
-
-    def _unhealthy() -> str | None:
-        return health_check() if health_check is not None else None
-
-    @resolver.get("/health")
-    def health() -> Response:
-        problem = _unhealthy()
-        if problem is not None:
-            return _json(503, {"status": "unavailable", "reason": "storage unavailable"})
-        return _json(200, {"status": "ok"})
-
-    @resolver.post("/metrics")
-    def post_metrics() -> Response:
-        event = resolver.current_event.raw_event
-        headers = event.get("headers") or {}
-        problem = _unhealthy()
-        if problem is not None:
-            logger.warning("ingest unavailable", extra={"status": 503, "reason": problem})
-            return _errors(503, [FieldError(None, None, "storage unavailable; retry later")])
-        apps = authorize(event) if authorize is not None else EVERY_APP
-        if (require_iam_auth and not _has_iam_identity(event)) or (
-            authenticate is not None and not authenticate(headers)
-        ) or apps is None:
-            logger.info("ingest rejected", extra={"status": 401})
-            return _errors(401, [FieldError(None, None, "missing or invalid credentials")])
-        try:
-            body = _body_bytes(event)
-            if len(body) > MAX_BODY_BYTES:
-                logger.info("ingest rejected", extra={"status": 413, "bytes": len(body)})
-                message = f"body is {len(body)} bytes; at most {MAX_BODY_BYTES}"
-                return _errors(413, [FieldError(None, None, message)])
-            raw_items = parse_body(body)
-        except ShapeError as exc:
-            logger.info("ingest rejected", extra={"status": 400, "reason": exc.error.message})
-            return _errors(400, [exc.error])
-
-        forbidden = _forbidden(raw_items, apps, allowed)
-        if forbidden:
-            logger.info("ingest rejected", extra={"status": 403, "errorCount": len(forbidden)})
-            return _errors(403, forbidden)
-
-        now_ms = int(clock() * 1000)
-        valid, errors = validate_metrics(raw_items, allowed_apps=allowed, now_ms=now_ms)
-        if errors:
-            logger.info(
-                "ingest rejected",
-                extra={"status": 422, "items": len(raw_items), "errorCount": len(errors)},
-            )
-            return _errors(422, errors)
-
-        items = [
-            build_item(
-                app=m.applicationId,
-                metric_name=m.metricName,
-                value=m.value,
-                unit=m.unit,
-                dimensions=m.dimension_pairs(),
-                ts_ms=m.timestamp if m.timestamp is not None else now_ms,
-                received_at_ms=now_ms,
-                retention_days=retention_days,
-            )
-            for m in valid
-        ]
-        if registry is not None:
-            over = registry.admit(_series(items), caps=app_caps, now_ms=now_ms,
-                                  window_ms=retention_days * 86_400_000)
-            if over is not None:
-                logger.info("ingest rejected", extra={"status": 422, "cap": over.cap,
-                                                      "app": over.app})
-                index = next(i for i, m in enumerate(valid) if m.applicationId == over.app and (
-                    over.metric is None or m.metricName == over.metric))
-                field = "metricName" if over.metric is None else "dimensions"
-                return _errors(422, [FieldError(index, field, over.message())],
-                               cap=over.cap, limit=over.limit)
-        return _store(items)
-
-    def _store(items: list[MetricItem]) -> Response:
-        unique, groups = dedupe(items)
-        try:
-            failed = {i for i in sink.write(unique) if 0 <= i < len(unique)}
-        except Exception:  # a sink must not raise, but if one does the data is still unwritten
-            logger.exception("sink failed")
-            failed = set(range(len(unique)))
-        not_written = sorted(pos for u in failed for pos in groups[u])
-        written = [item for u, item in enumerate(unique) if u not in failed]
-        if emit_emf and written:
-            try:
-                write_emf(written, emf_namespaces)
-            except Exception:  # the datapoints are stored; a lost EMF copy is not worth a retry
-                logger.exception("EMF emission failed")
-        outcome = {
-            "items": len(items),
-            "written": len(items) - len(not_written),
-            "notWritten": len(not_written),
-            "apps": sorted({item.app for item in items}),
-        }
-        if not_written:
-            logger.warning("ingest incomplete", extra={"status": 503, **outcome})
-            errors = [FieldError(i, None, "not written; retry this item") for i in not_written]
-            return _errors(503, errors, notWritten=not_written)
-        logger.info("ingest accepted", extra={"status": 202, **outcome})
-        return _json(202, {"accepted": len(items)})
-
-    @resolver.not_found
-    def not_found(_: NotFoundError) -> Response:
-        event = resolver.current_event
-        allowed_method = ROUTES.get(event.path)
-        if allowed_method:
-            message = f"{event.http_method} not allowed on {event.path}; use {allowed_method}"
-            return _json(
-                405,
-                {"errors": [FieldError(None, None, message).as_dict()]},
-                {"Allow": allowed_method},
-            )
-        return _errors(404, [FieldError(None, None, f"no route {event.path[:100]}")])
-
-    @resolver.exception_handler(Exception)
-    def unexpected(exc: Exception) -> Response:  # a bug, never client input: still answer JSON
-        logger.exception("unhandled error")
-        return _errors(500, [FieldError(None, None, "internal error")])
-
-    return resolver
+    return resolver_for(IngestHandler(
+        sink, allowed_apps, clock=clock, emit_emf=emit_emf, authenticate=authenticate,
+        require_iam_auth=require_iam_auth, namespaces=namespaces, retention_days=retention_days,
+        authorize=authorize, registry=registry, caps=caps, health_check=health_check))
 
 
 @functools.cache
