@@ -25,6 +25,8 @@ QUEUE_SIZE = 1000
 #: Every update of the metrics table is a custom metric: CloudWatch's service metrics have no
 #: per-datapoint stream, so they are read (getRealtimeMetrics), not pushed.
 STREAMED_TYPE = "CUSTOM"
+#: Names one subscription may filter on (AppSync's ``in`` filter takes at most five values).
+MAX_NAMES = 5
 
 
 class Point(Protocol):
@@ -146,9 +148,13 @@ def interest_of(catalog: Catalog, args: dict[str, Any]) -> Interest:
     assert app_id is not None
     app = access.visible_app(catalog, app_id)
     types = frozenset(t for t in (args.get("metricTypes") or []) if t is not None)
-    if not types:
-        raise ApiError(Code.BAD_ARGUMENT, "metricTypes: name at least one metric type "
-                       f"(updates carry {STREAMED_TYPE})")
+    if STREAMED_TYPE not in types:
+        raise ApiError(Code.BAD_ARGUMENT, f"metricTypes: only {STREAMED_TYPE} metrics are "
+                       "pushed (service metrics have no per-datapoint stream; read them with "
+                       "getRealtimeMetrics)")
     raw_names = args.get("metricNames")
     names = None if raw_names is None else frozenset(str(n) for n in raw_names)
+    if names is not None and not 1 <= len(names) <= MAX_NAMES:
+        raise ApiError(Code.BAD_ARGUMENT, f"metricNames: give 1 to {MAX_NAMES} names, or none "
+                       "for every metric")
     return Interest(app.id, types, names)

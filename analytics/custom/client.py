@@ -1,102 +1,49 @@
-"""Tiny HTTP client for the ingest endpoint (stdlib only, so any app can vendor it).
+"""Recording metrics from Python: a thin use of the SDK (``clients/python``) with a stdlib API.
 
-Why it retries the way it does: the endpoint answers 202 only when every item is stored, and a 503
-names the request indexes it did not store (``notWritten``). Resending exactly those keeps the
-data complete without re-sending work; resending anything twice is harmless anyway because the
-store is idempotent per (app, metric, dimensions, timestamp). 4xx other than 429 are the caller's
-bug and are never retried: they raise :class:`IngestError` with the server's error list.
+The retry rules live in the SDK (:mod:`central_analytics_client.ingest`): batches of 100 and
+256 KB, 5xx/429 and connection failures retried with full-jitter backoff, the 503
+``notWritten`` indexes resent, other 4xx raised with the server's errors. This module keeps the
+function-style API the feeder, benches and scripts use; new code can use
+``central_analytics_client.Client`` directly.
 
 Locally: ``token=`` (``Authorization: Bearer``). On AWS the HTTP API needs SigV4: pass a
-``signer`` that adds the signature headers to the ``urllib.request.Request`` (see docs/ingest.md).
+``signer`` that adds the signature headers to a ``urllib.request.Request`` (see docs/ingest.md),
+or use the SDK's ``Client(..., aws_region=...)``.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import random
 import time
-import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+from central_analytics_client.errors import IngestError
+from central_analytics_client.ingest import (
+    BACKOFF_BASE,
+    BACKOFF_CAP,
+    MAX_BATCH,
+    Sender,
+    make_metric,
+)
+
+__all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "DEFAULT_ENDPOINT", "ENDPOINT_ENV", "MAX_BATCH",
+           "IngestError", "make_metric", "record_metric", "record_metrics"]
+
 ENDPOINT_ENV = "CENTRAL_ANALYTICS_INGEST_URL"
 DEFAULT_ENDPOINT = "http://127.0.0.1:8787/metrics"
-MAX_BATCH = 100
-MAX_BODY_BYTES = 262_144
-BACKOFF_BASE = 0.2  # seconds; full jitter, doubled per attempt ...
-BACKOFF_CAP = 5.0  # ... up to this
 #: Called with the final request (all headers set) on every attempt; may return a new one.
 Signer = Callable[[urllib.request.Request], urllib.request.Request | None]
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-class IngestError(Exception):
-    """The endpoint refused the metrics, or kept failing until the retries ran out.
-
-    ``errors`` is the server's list (``{"index", "field", "message"}``, index relative to the
-    batch sent); ``unsent`` the items never acknowledged; ``accepted`` how many were stored
-    before giving up (earlier batches included).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        errors: list[dict[str, Any]] | None = None,
-        unsent: list[dict[str, Any]] | None = None,
-        accepted: int = 0,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.errors = errors or []
-        self.unsent = unsent or []
-        self.accepted = accepted
-
-
 def _sleep(seconds: float) -> None:  # a seam for tests
     time.sleep(seconds)
-
-
-def make_metric(
-    application_id: str,
-    metric_name: str,
-    value: float,
-    *,
-    unit: str | None = None,
-    dimensions: Mapping[str, str] | Iterable[Mapping[str, str]] | None = None,
-    timestamp: datetime | int | str | None = None,
-) -> dict[str, Any]:
-    """The wire form of one metric. ``dimensions`` may be ``{"Plan": "pro"}``; ``timestamp`` a
-    datetime (naive = UTC), epoch milliseconds or an ISO-8601 string; None means "now"."""
-    return _normalise(
-        {
-            "applicationId": application_id,
-            "metricName": metric_name,
-            "value": value,
-            "unit": unit,
-            "dimensions": dimensions,
-            "timestamp": timestamp,
-        }
-    )
-
-
-def _normalise(metric: Mapping[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in metric.items() if v is not None}
-    dims = out.get("dimensions")
-    if isinstance(dims, Mapping):
-        out["dimensions"] = [{"name": str(k), "value": str(v)} for k, v in dims.items()]
-    elif dims is not None:
-        out["dimensions"] = [dict(d) for d in dims]
-    ts = out.get("timestamp")
-    if isinstance(ts, datetime):
-        out["timestamp"] = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).isoformat()
-    return out
 
 
 def record_metric(
@@ -114,12 +61,20 @@ def record_metric(
     signer: Signer | None = None,
 ) -> int:
     """Send one metric; returns 1 once stored. Raises :class:`IngestError`."""
-    one = make_metric(
-        application_id, metric_name, value, unit=unit, dimensions=dimensions, timestamp=timestamp
-    )
-    return record_metrics(
-        [one], endpoint=endpoint, token=token, timeout=timeout, retries=retries, signer=signer
-    )
+    one = make_metric(application_id, metric_name, value, unit=unit, dimensions=dimensions,
+                      timestamp=timestamp)
+    return record_metrics([one], endpoint=endpoint, token=token, timeout=timeout,
+                          retries=retries, signer=signer)
+
+
+def _signed(signer: Signer, request: httpx.Request) -> httpx.Request:
+    """Let a urllib-style ``signer`` sign the httpx request (its headers are copied back)."""
+    legacy = urllib.request.Request(str(request.url), data=request.content,
+                                    method=request.method, headers=dict(request.headers))
+    legacy = signer(legacy) or legacy
+    for name, value in legacy.header_items():
+        request.headers[name.title()] = value  # as urllib sends them
+    return request
 
 
 def record_metrics(
@@ -135,116 +90,14 @@ def record_metrics(
     256 KB; returns how many were stored. Raises :class:`IngestError` on a 4xx (not 429) or
     when retries run out; ``accepted`` on the error counts what was stored before."""
     url = endpoint or os.environ.get(ENDPOINT_ENV) or DEFAULT_ENDPOINT
-    accepted = 0
-    for batch in _batches([_normalise(m) for m in metrics]):
-        try:
-            accepted += _send(url, batch, token, timeout, retries, signer)
-        except IngestError as exc:
-            exc.accepted += accepted
-            raise
-    return accepted
 
+    def prepare(request: httpx.Request) -> httpx.Request:
+        if token:
+            request.headers["Authorization"] = f"Bearer {token}"
+        return _signed(signer, request) if signer is not None else request
 
-def _batches(items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    size = len(b'{"metrics":[]}')
-    for item in items:
-        item_size = len(json.dumps(item, separators=(",", ":")).encode()) + 1
-        if batch and (len(batch) == MAX_BATCH or size + item_size > MAX_BODY_BYTES):
-            yield batch
-            batch, size = [], len(b'{"metrics":[]}')
-        batch.append(item)
-        size += item_size
-    if batch:
-        yield batch
-
-
-def _send(
-    url: str,
-    batch: list[dict[str, Any]],
-    token: str | None,
-    timeout: float,
-    retries: int,
-    signer: Signer | None,
-) -> int:
-    pending, accepted = batch, 0
-    status: int | None = None
-    errors: list[dict[str, Any]] = []
-    problem = ""
-    for attempt in range(retries + 1):
-        if attempt:
-            _sleep(random.uniform(0.0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))))
-        try:
-            status, answer = _post(url, {"metrics": pending}, token, timeout, signer)
-        except (OSError, http.client.HTTPException) as exc:  # refused, timeout, reset, garbage
-            status, errors, problem = None, [], f"cannot reach {url}: {exc}"
-            continue
-        listed = answer.get("errors")
-        errors = listed if isinstance(listed, list) else []
-        if 200 <= status < 300:
-            return accepted + len(pending)
-        if status == 503 and isinstance(answer.get("notWritten"), list):
-            left = sorted({i for i in answer["notWritten"] if _index_in(i, pending)})
-            if left:
-                accepted += len(pending) - len(left)
-                pending = [pending[i] for i in left]
-        if status == 429 or status >= 500:
-            problem = f"HTTP {status}"
-            continue
-        raise IngestError(
-            f"ingest refused the batch (HTTP {status}): {_summary(errors)}",
-            status=status,
-            errors=errors,
-            unsent=pending,
-            accepted=accepted,
-        )
-    raise IngestError(
-        f"gave up after {retries + 1} attempts ({problem}); {len(pending)} metrics not stored",
-        status=status,
-        errors=errors,
-        unsent=pending,
-        accepted=accepted,
-    )
-
-
-def _index_in(i: object, items: list[Any]) -> bool:
-    return isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(items)
-
-
-def _summary(errors: list[dict[str, Any]]) -> str:
-    shown = [f"[{e.get('index')}] {e.get('field')}: {e.get('message')}" for e in errors[:5]]
-    more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
-    return "; ".join(shown) + more
-
-
-def _post(
-    url: str, payload: dict[str, Any], token: str | None, timeout: float, signer: Signer | None
-) -> tuple[int, dict[str, Any]]:
-    """POST JSON; returns (status, parsed JSON object or {}) for any HTTP status."""
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(payload, separators=(",", ":")).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-    )
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    if signer is not None:
-        request = signer(request) or request
     # Never send loopback traffic through an HTTP(S)_PROXY from the environment.
-    handlers = [urllib.request.ProxyHandler({})] if urlsplit(url).hostname in _LOOPBACK else []
-    opener = urllib.request.build_opener(*handlers)
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            return response.status, _json_object(response.read())
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, _json_object(exc.read())
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    with httpx.Client(timeout=timeout, trust_env=urlsplit(url).hostname not in _LOOPBACK) as http:
+        sender = Sender(http, url, retries=retries, sleep=lambda s: _sleep(s),
+                        jitter=lambda low, high: random.uniform(low, high), prepare=prepare)
+        return sender.send_all(metrics)

@@ -426,8 +426,10 @@ def build_resolver(
 
 
 @functools.cache
-def default_resolver() -> APIGatewayHttpResolver:
-    """The Lambda's resolver, configured from the environment on first use (cold start)."""
+def default_handler() -> IngestHandler:
+    """The Lambda's handler, configured from the environment on first use (cold start).
+
+    The read API's Lambda (``recordCustomMetric``) writes through this same handler."""
     table = os.environ.get("METRICS_TABLE")
     if not table:
         raise RuntimeError("METRICS_TABLE is not set")
@@ -435,7 +437,7 @@ def default_resolver() -> APIGatewayHttpResolver:
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         _ = sink.client  # once per execution environment, during init, not on a request's clock
     require_iam = env_flag("REQUIRE_IAM_AUTH", True)
-    return build_resolver(
+    return IngestHandler(
         sink,
         parse_allowed_apps(os.environ.get("ALLOWED_APPLICATIONS", "")),
         emit_emf=env_flag("EMIT_EMF", True),
@@ -450,6 +452,12 @@ def default_resolver() -> APIGatewayHttpResolver:
         if "INGEST_CAPS" in os.environ else None,
         caps=parse_caps(os.environ.get("INGEST_CAPS", "")),
     )
+
+
+@functools.cache
+def default_resolver() -> APIGatewayHttpResolver:
+    """The Lambda's resolver over :func:`default_handler`."""
+    return resolver_for(default_handler())
 
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and os.environ.get("METRICS_TABLE"):

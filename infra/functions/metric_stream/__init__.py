@@ -1,0 +1,1 @@
+"""The metrics table's stream processor: new datapoints published to AppSync subscribers."""
