@@ -216,7 +216,7 @@ def format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
     """Every error with ``extensions.code``; internal ones without their text (logged here)."""
     formatted: dict[str, Any] = dict(error.formatted)
     original = error.original_error
-    if original is not None:
+    if original is not None and not isinstance(original, GraphQLError) and error.path:
         api = as_api_error(original)
         if api is not original and api.code is Code.INTERNAL:
             log.error("API resolver failed", exc_info=original)
