@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ariadne import MutationType, QueryType, SubscriptionType, make_executable_schema
 from graphql import GraphQLError, graphql_sync
 
 from analytics.api.appsync import RecorderFor, handle
 from analytics.api.identity import AppSyncAccess
 from analytics.api.schema import APPSYNC_PRELUDE, schema_sdl
-from ariadne import MutationType, QueryType, SubscriptionType, make_executable_schema
 
 
 class AppSyncEmulator:

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from api_resolvers.handler import recorder_for
 
 from analytics.api.identity import AppSyncAccess
 from analytics.core.cache import QueryCache
@@ -26,7 +27,6 @@ from analytics.local.ingest_tokens import token_book
 from analytics.local.live_services import ingest_server
 from analytics.local.simulator import DAY_MS
 from analytics.sources import Runtime, build_runtime
-from api_resolvers.handler import recorder_for
 from ingest import app as ingest_app
 from ingest.sinks import DynamoDBSink
 from tests.api.appsync_emulator import AppSyncEmulator
