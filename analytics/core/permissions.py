@@ -136,6 +136,16 @@ OPERATOR: tuple[Permission, ...] = (
        Scope.OPERATOR),
 )
 
+#: The read API's AppSync Lambda (infra/functions/api_resolvers): the dashboard's operations
+#: its resolvers reach (metrics, tag discovery of an app's resources, custom metrics, costs),
+#: granted to its role by the CDK app; it writes through the ingest handler (ingest/permissions).
+API_OPERATIONS = frozenset({
+    "cloudwatch.GetMetricData", "cloudwatch.ListMetrics", "resourcegroupstaggingapi.GetResources",
+    "apigateway.GetRestApi", "apigateway.GetStages", "apigatewayv2.GetApi", "dynamodb.Query",
+    "ce.GetCostAndUsage", "ce.GetCostForecast", "ce.GetAnomalies", "ce.ListCostAllocationTags",
+})
+API: tuple[Permission, ...] = tuple(p for p in DASHBOARD if p.operation in API_OPERATIONS)
+
 #: An operation declared twice keeps its first (dashboard) entry: the lookup only asks
 #: whether a call is declared at all.
 _BY_OPERATION = {p.operation: p for p in (*OPERATOR, *PIPELINE, *DASHBOARD)}
@@ -161,6 +171,6 @@ def permission_of(operation: str) -> Permission:
             "(the task role is built from that table) before calling it") from None
 
 
-def actions_for(scope: Scope) -> list[str]:
-    """The IAM actions granted on ``scope``, sorted and unique."""
-    return sorted({p.action for p in DASHBOARD if scope in p.scopes})
+def actions_for(scope: Scope, table: tuple[Permission, ...] = DASHBOARD) -> list[str]:
+    """The IAM actions ``table`` (the dashboard's by default) needs on ``scope``, sorted."""
+    return sorted({p.action for p in table if scope in p.scopes})

@@ -191,3 +191,20 @@ def test_record_custom_metric_through_the_ingest_contract(side: Side) -> None:
                                               "metricName": "ApiRecorded"}}, [])
     assert other == (None, ["FORBIDDEN"])
     assert bad[1] == ["WRITE_REFUSED"]
+
+
+def test_on_aws_the_resolvers_call_only_what_the_api_role_is_granted(aws_side: Side) -> None:
+    # GIVEN every metric type, a custom metric, costs and realtime read through the Lambda
+    from analytics.api.metrics import KINDS
+    from analytics.core.permissions import API_OPERATIONS
+
+    for kind in KINDS:
+        extra = {"name": "Orders"} if kind == "CUSTOM" else {}
+        aws_side.run(METRICS, metrics_vars(aws_side, type=kind, **extra), "admin")
+    aws_side.run(COSTS, {"s": "2026-10-01", "e": "2026-11-01"}, "admin")
+    aws_side.run(REALTIME, {"app": "shop"}, "admin")
+    # WHEN the AWS calls the runtime made are listed
+    called = set(aws_side.extra["rt"].cache.snapshot()["aws_calls"])
+    # THEN each is one the API's role is built from (analytics.core.permissions.API)
+    assert called, "no AWS call recorded"
+    assert called <= API_OPERATIONS, called - API_OPERATIONS

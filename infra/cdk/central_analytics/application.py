@@ -20,6 +20,7 @@ from central_analytics.config import (
     load_config,
 )
 from central_analytics.dr import build_dr_stacks
+from central_analytics.graphql_api import API_STACK_NAME, ApiStack
 from central_analytics.nag import enable_nag
 from central_analytics.pipeline import PipelineStack
 from central_analytics.stack import CentralAnalyticsStack
@@ -45,6 +46,7 @@ def build_app(
     check_transport(cfg)
     stack = build_stack(app, cfg)
     pipeline = build_pipeline_stack(app, cfg, stack)
+    build_api_stack(app, cfg, stack)
     if cfg.replica_region:
         target, _standby = build_dr_stacks(app, cfg, stack)
         pipeline.add_stack_dependency(target, "report replication needs its destination bucket")
@@ -81,6 +83,17 @@ def build_pipeline_stack(app: cdk.App, cfg: DeployConfig,
         dashboard_role=main.dashboard.task_role,
         env=cdk.Environment(account=cfg.account, region=cfg.region),
         description="Central Analytics batch pipeline: Step Functions, rollups, reports",
+        termination_protection=cfg.environment == "production",
+    )
+
+
+def build_api_stack(app: cdk.App, cfg: DeployConfig, main: CentralAnalyticsStack) -> ApiStack:
+    """The read API (AppSync), beside the main stack whose table and user pool it reads."""
+    return ApiStack(
+        app, API_STACK_NAME, cfg=cfg, table=main.metrics.table, apps=main.apps,
+        user_pool=main.sso.user_pool if main.sso else None,
+        env=cdk.Environment(account=cfg.account, region=cfg.region),
+        description="Central Analytics read API: AppSync, resolvers, live updates",
         termination_protection=cfg.environment == "production",
     )
 

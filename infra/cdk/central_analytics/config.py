@@ -7,6 +7,7 @@ arrive as strings, so the parsers accept ``"true"``/``"1000"`` as well as JSON b
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -82,6 +83,21 @@ def _as_names(key: str, raw: Any) -> tuple[str, ...]:
     return names
 
 
+def _as_list(key: str, raw: Any) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    return tuple(str(i).strip() for i in items if str(i).strip())
+
+
+def _as_json_object(key: str, raw: Any) -> str:
+    try:
+        value = raw if isinstance(raw, dict) else json.loads(str(raw))
+    except ValueError as exc:
+        raise ConfigError(f"context {key}: not JSON ({exc})") from exc
+    if not isinstance(value, dict):
+        raise ConfigError(f"context {key}: expected a JSON object of group -> grant")
+    return json.dumps(value, sort_keys=True)
+
+
 def _as_opt_str(_key: str, raw: Any) -> str | None:
     text = str(raw).strip() if raw is not None else ""
     return text or None
@@ -119,6 +135,11 @@ class DeployConfig:
     #: ``-c allowInsecureHttp=true``: deploy without a certificate (a public HTTP listener:
     #: passwords and session cookies in clear). Refused unless given explicitly.
     allow_insecure_http: bool = False
+    #: IAM principals (ARNs or patterns) that read every app through the read API.
+    api_admin_principals: tuple[str, ...] = ()
+    #: Cognito groups of the read API: JSON ``{"group": {"role": "admin"|"viewer",
+    #: "apps": [...]}}`` (no ``apps``: every app).
+    api_groups: str = "{}"
 
     @property
     def is_billing_region(self) -> bool:
@@ -181,6 +202,8 @@ def load_config(ctx: Mapping[str, Any]) -> DeployConfig:
         replica_region=_pick(ctx, "replica_region", _as_opt_str, None),
         log_group_patterns=_pick(ctx, "log_group_patterns", _as_names, d.log_group_patterns),
         allow_insecure_http=_pick(ctx, INSECURE_HTTP_KEY, _as_bool, d.allow_insecure_http),
+        api_admin_principals=_pick(ctx, "api_admin_principals", _as_list, ()),
+        api_groups=_pick(ctx, "api_groups", _as_json_object, d.api_groups),
     )
     _validate(cfg)
     return cfg

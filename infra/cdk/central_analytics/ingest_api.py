@@ -29,9 +29,11 @@ from ingest.permissions import REGISTRY_OPERATIONS, TABLE_OPERATIONS
 
 #: The Lambda root: every folder under it is a package; this function runs ``ingest``.
 FUNCTIONS_DIR = REPO_ROOT / "infra" / "functions"
-# pipeline/ is the pipeline Lambda's package: it ships in its own container image (pipeline.py).
+# pipeline/ and api_resolvers/ ship in their own container images, metric_stream/ in its own
+# asset (graphql_api.py): the ingest function carries only its package.
 ASSET_EXCLUDES = ["tests", "tests/**", "**/__pycache__", "__pycache__", "*.pyc", ".pytest_cache",
-                  "pipeline", "pipeline/**"]
+                  "pipeline", "pipeline/**", "api_resolvers", "api_resolvers/**",
+                  "metric_stream", "metric_stream/**"]
 HANDLER = "ingest.app.lambda_handler"  # infra/functions/ingest/app.py
 STAGE_NAME = "$default"
 #: What the function's code calls on the table (ingest/permissions.py), nothing more.

@@ -38,7 +38,8 @@ DOCKERFILE = "infra/functions/pipeline/Dockerfile"
 #: The image's build context is the repository root (.dockerignore keeps infra/ out except
 #: this package); what the pipeline image never needs is left out of the asset as well.
 IMAGE_EXCLUDES = ["app_pages", ".streamlit", "Home.py", ".mypy_cache", ".import_linter_cache",
-                  "README.md"]
+                  "README.md", "clients", "api", "infra/functions/ingest",
+                  "infra/functions/api_resolvers"]
 DAILY_CRON = {"minute": "30", "hour": "2"}  # 02:30 UTC: yesterday is complete in CloudWatch
 WEEKLY_CRON = {"minute": "0", "hour": "6", "week_day": "MON"}  # after Sunday's costs settle
 STAGING_EXPIRY_DAYS = 3

@@ -15,7 +15,13 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from analytics.core.permissions import SESSION_KEY_PREFIX, Scope, actions_for
+from analytics.core.permissions import (
+    DASHBOARD,
+    SESSION_KEY_PREFIX,
+    Permission,
+    Scope,
+    actions_for,
+)
 from central_analytics.catalog import CatalogApp, all_lambda_names, all_of
 from central_analytics.config import DeployConfig
 from central_analytics.nag import acknowledge
@@ -75,7 +81,9 @@ SCOPE_CONDITIONS: dict[Scope, dict[str, dict[str, list[str]]]] = {
 
 
 def task_role_statements(cfg: DeployConfig, table: dynamodb.ITable,
-                         apps: tuple[CatalogApp, ...]) -> list[iam.PolicyStatement]:
+                         apps: tuple[CatalogApp, ...],
+                         permissions: tuple[Permission, ...] = DASHBOARD
+                         ) -> list[iam.PolicyStatement]:
     """One statement per scope of the permissions table, and one for tag-discovered functions.
 
     Functions found by the ``Application`` tag are not known at synth time: their configuration
@@ -83,16 +91,16 @@ def task_role_statements(cfg: DeployConfig, table: dynamodb.ITable,
     """
     statements = []
     for scope, resources in scope_resources(cfg, table, apps).items():
-        actions = actions_for(scope)
+        actions = actions_for(scope, permissions)
         if actions and resources:
             sid = "".join(part.title() for part in scope.name.split("_"))
             statements.append(iam.PolicyStatement(sid=f"Read{sid}", actions=actions,
                                                   resources=resources,
                                                   conditions=SCOPE_CONDITIONS.get(scope)))
     tags = sorted({a.cost_tag for a in apps if a.cost_tag})
-    if tags:
+    if tags and actions_for(Scope.APP_FUNCTIONS, permissions):
         statements.append(iam.PolicyStatement(
-            sid="ReadTaggedAppFunctions", actions=actions_for(Scope.APP_FUNCTIONS),
+            sid="ReadTaggedAppFunctions", actions=actions_for(Scope.APP_FUNCTIONS, permissions),
             resources=[_arn(cdk.Stack.of(table), cfg, "lambda", "function", "*",
                             cdk.ArnFormat.COLON_RESOURCE_NAME)],
             conditions={"StringEquals": {f"aws:ResourceTag/{TAG_KEY}": tags}}))
