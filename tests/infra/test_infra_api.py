@@ -79,7 +79,7 @@ def test_every_field_has_its_resolver(api: tuple[Synth, dict[str, Any]]) -> None
 
 
 def test_the_stream_event_source(api: tuple[Synth, dict[str, Any]]) -> None:
-    s, tpl = api
+    _, tpl = api
     _, mapping = one(tpl, "AWS::Lambda::EventSourceMapping")
     props = mapping["Properties"]
     assert props["BatchSize"] == 100

@@ -363,9 +363,18 @@ def internal_error() -> Response:
     return _errors(500, [FieldError(None, None, "internal error")])
 
 
-def resolver_for(handler: IngestHandler) -> APIGatewayHttpResolver:
+class IngestResolver(APIGatewayHttpResolver):
+    """A Powertools resolver that keeps its handler: the read API's Lambda writes through the
+    very handler (and its caches and clients) that the cached default resolver routes to."""
+
+    def __init__(self, handler: IngestHandler) -> None:
+        super().__init__()
+        self.handler = handler
+
+
+def resolver_for(handler: IngestHandler) -> IngestResolver:
     """The Powertools resolver routing API Gateway events to ``handler`` (the Lambda's)."""
-    resolver = APIGatewayHttpResolver()
+    resolver = IngestResolver(handler)
 
     @resolver.get("/health")
     def health() -> Response:
@@ -425,11 +434,13 @@ def build_resolver(
         authorize=authorize, registry=registry, caps=caps, health_check=health_check))
 
 
-@functools.cache
 def default_handler() -> IngestHandler:
-    """The Lambda's handler, configured from the environment on first use (cold start).
+    """The Lambda's handler (:func:`default_resolver`'s): the read API's Lambda
+    (``recordCustomMetric``) writes through this same handler."""
+    return default_resolver().handler
 
-    The read API's Lambda (``recordCustomMetric``) writes through this same handler."""
+
+def _handler_from_env() -> IngestHandler:
     table = os.environ.get("METRICS_TABLE")
     if not table:
         raise RuntimeError("METRICS_TABLE is not set")
@@ -455,9 +466,9 @@ def default_handler() -> IngestHandler:
 
 
 @functools.cache
-def default_resolver() -> APIGatewayHttpResolver:
-    """The Lambda's resolver over :func:`default_handler`."""
-    return resolver_for(default_handler())
+def default_resolver() -> IngestResolver:
+    """The Lambda's resolver, configured from the environment on first use (cold start)."""
+    return resolver_for(_handler_from_env())
 
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and os.environ.get("METRICS_TABLE"):
