@@ -34,10 +34,28 @@ class Ticket:
     items: list[Any]
     _done: threading.Event = field(default_factory=threading.Event)
     _failed: list[int] = field(default_factory=list)
+    _callbacks: list[Callable[[list[int]], object]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def finish(self, failed: list[int]) -> None:
-        self._failed = failed
-        self._done.set()
+        with self._lock:
+            self._failed = failed
+            self._done.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            try:
+                callback(failed)
+            except Exception:  # e.g. its event loop closed: the others must still hear
+                log.exception("custom metrics: a commit callback failed")
+
+    def add_done_callback(self, callback: Callable[[list[int]], object]) -> None:
+        """Call ``callback(failed positions)`` once committed (at once if it already is);
+        it runs on the committer's thread: hand the result over, do no work there."""
+        with self._lock:
+            if not self._done.is_set():
+                self._callbacks.append(callback)
+                return
+        callback(self._failed)
 
     def wait(self, timeout: float = WAIT_S) -> list[int]:
         if not self._done.wait(timeout):

@@ -25,13 +25,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from analytics.api.updates import UpdateHub, updates_from
+from analytics.api.updates import UpdateHub
 from analytics.core.catalog import Catalog
 from analytics.core.settings import Settings
 from analytics.local.custom_sink import DuckDBSeriesRegistry, DuckDBSink
@@ -93,6 +93,7 @@ class LocalIngest:
     sink: Any
     hub: UpdateHub
     authorize: ingest_guard.Authorizer
+    on_stop: list[Callable[[], object]] = field(default_factory=list)
 
     def name_of(self, apps: frozenset[str] | None) -> str:
         """A principal's name for a credential's apps (tokens have no other name)."""
@@ -103,6 +104,8 @@ class LocalIngest:
     def stop(self) -> None:
         if isinstance(self.sink, GroupCommitSink):
             self.sink.stop()
+        for undo in self.on_stop:
+            undo()
 
 
 class IngestServer:
@@ -118,7 +121,9 @@ class IngestServer:
         self.api: Any = None
         self.statuses: Counter[int] = Counter()  # answers by HTTP status (tests, bench, footer)
         self._lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto given explicitly: asyncio turns Nagle off only on sockets whose proto says TCP,
+        # and a keep-alive client's delayed ACK otherwise holds every answer back ~40 ms
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self._sock.bind((host, port))  # OSError if the port is taken
@@ -197,11 +202,14 @@ def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
     registry = None
     health = None
     writer: Any = sink
+    on_stop: list[Callable[[], object]] = []
     if isinstance(sink, DuckDBSink):
-        writer = GroupCommitSink(sink, linger_s=linger_s, on_commit=lambda items, ms: hub.publish(
-            updates_from(items, committed_ms=ms)))
-        registry = DuckDBSeriesRegistry(sink.store, pending=writer.pending_items)
-        health = sink.health
+        writer = GroupCommitSink(sink, linger_s=linger_s, on_commit=lambda items, ms:
+                                 hub.publish_committed(items, committed_ms=ms))
+        series = DuckDBSeriesRegistry(sink.store, pending=writer.pending_items)
+        sink.listeners.append(series.record)  # every commit, the feeder's history too
+        on_stop.append(lambda: sink.listeners.remove(series.record))
+        registry, health = series, sink.health
     authorize = ingest_guard.bearer_authorizer(lookup)
     handler = ingest_app.build_handler(
         writer, catalog.ids(), emit_emf=False, authorize=authorize,
@@ -211,7 +219,7 @@ def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
               for a in catalog.apps},
         health_check=health,
     )
-    return LocalIngest(handler, ingest_app.resolver_for(handler), writer, hub, authorize)
+    return LocalIngest(handler, ingest_app.resolver_for(handler), writer, hub, authorize, on_stop)
 
 
 def start_ingest_server(catalog: Catalog, settings: Settings, sink: DuckDBSink,

@@ -9,6 +9,7 @@ body is refused unread when its declared size passes :data:`READ_CAP_BYTES` or i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ from analytics.api.errors import ApiError, Code
 from analytics.api.identity import principal_for_apps
 from analytics.api.schema import ApiContext, error_result, execute
 from analytics.local import graphql_ws
+from analytics.local.group_commit import WAIT_S
 from ingest import app as ingest_app
 from ingest import events as ingest_events
 
@@ -69,6 +71,31 @@ async def _body(request: Request) -> bytes | Response:
     return await request.body()
 
 
+def _settle(future: asyncio.Future[list[int]], failed: list[int]) -> None:
+    if not future.done():
+        future.set_result(failed)
+
+
+async def _post(handler: Any, event: dict[str, Any]) -> Any:
+    """The ingest handler without a thread per request: validation runs here (it is quick),
+    and the commit is awaited through its ticket, so concurrent requests cost no threads."""
+    started = handler.begin_post(event)
+    if not isinstance(started, ingest_app.PendingWrite):
+        return started
+    ticket = started.ticket
+    if ticket is None or not hasattr(ticket, "add_done_callback"):
+        return started.finish(await run_in_threadpool(started.wait))
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[list[int]] = loop.create_future()
+    ticket.add_done_callback(lambda failed: loop.call_soon_threadsafe(
+        _settle, done, failed))
+    try:
+        failed = await asyncio.wait_for(done, WAIT_S)
+    except TimeoutError:
+        failed = list(range(len(ticket.items)))
+    return started.finish(failed)
+
+
 def build_app(server: IngestServer) -> Starlette:
     ingest = server.ingest
 
@@ -92,7 +119,7 @@ def build_app(server: IngestServer) -> Starlette:
                 event = ingest_events.http_api_event("POST", request.url.path, headers=headers,
                                                      body=body, iam=False,
                                                      query=request.url.query)
-                return counted(_from_lambda(await run_in_threadpool(ingest.handler.post, event)))
+                return counted(_from_lambda(await _post(ingest.handler, event)))
             status, out_headers, data = await run_in_threadpool(
                 ingest_events.invoke, ingest.resolver, request.method, path, headers=headers,
                 body=body)

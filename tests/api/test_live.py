@@ -178,7 +178,7 @@ def test_a_failed_group_commit_answers_503_to_every_request_in_it(twin: Twin,
     def broken(*_a: object, **_k: object) -> int:
         raise OSError("disk full")
 
-    monkeypatch.setattr(sink.sink, "write_frame", broken)
+    monkeypatch.setattr(sink.sink.store, "transaction", broken)
     name = unique_name("Fail")
     status, body = http_post(twin.server.url, {"metrics": [
         {"applicationId": "jobseek", "metricName": name, "value": i} for i in range(3)]},

@@ -158,7 +158,7 @@ def test_a_failing_store_is_503_naming_every_index(tmp_path: Path,
         def broken(*_a: object, **_k: object) -> int:
             raise OSError("disk full")
 
-        monkeypatch.setattr(sink, "write_frame", broken)
+        monkeypatch.setattr(store, "transaction", broken)
         name = unique_name()
         status, body = http_post(srv.url, {"metrics": [metric(metricName=name, value=i,
                                                               timestamp=None)

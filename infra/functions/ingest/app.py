@@ -21,6 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -179,6 +180,15 @@ def write_emf(items: Iterable[MetricItem], namespaces: Mapping[str, str]) -> Non
         emf.flush_metrics()
 
 
+@dataclass(frozen=True)
+class PendingWrite:
+    """A validated request whose items are being written: ``finish(wait())`` is its answer."""
+
+    ticket: Any | None  # the sink's ticket when it queues writes (group commit), else None
+    wait: Callable[[], list[int]]
+    finish: Callable[[list[int]], Response]
+
+
 class IngestHandler:
     """The ingest contract as plain methods of an event: no routing, no per-process state.
 
@@ -242,6 +252,14 @@ class IngestHandler:
 
     def post(self, event: Mapping[str, Any]) -> Response:
         """``POST /metrics`` of one API Gateway HTTP API (v2) event."""
+        started = self.begin_post(event)
+        if isinstance(started, Response):
+            return started
+        return started.finish(started.wait())
+
+    def begin_post(self, event: Mapping[str, Any]) -> Response | PendingWrite:
+        """:meth:`post` up to the write: the answer, or the write under way (an asynchronous
+        server awaits its ticket instead of holding a thread, then calls ``finish``)."""
         problem = self._unhealthy()
         if problem is not None:
             logger.warning("ingest unavailable", extra={"status": 503, "reason": problem})
@@ -301,21 +319,24 @@ class IngestHandler:
                     field = "metricName" if over.metric is None else "dimensions"
                     return _errors(422, [FieldError(index, field, over.message())],
                                    cap=over.cap, limit=over.limit)
-            outcome = self._begin_write(unique)
-        return self._answer(items, unique, groups, outcome())
+            ticket, wait = self._begin_write(unique)
+        return PendingWrite(ticket, wait,
+                            lambda failed: self._answer(items, unique, groups, failed))
 
-    def _begin_write(self, unique: list[MetricItem]) -> Callable[[], list[int]]:
-        """Start storing ``unique``; the returned call gives the positions not written."""
+    def _begin_write(self, unique: list[MetricItem]
+                     ) -> tuple[Any | None, Callable[[], list[int]]]:
+        """Start storing ``unique``: (the sink's ticket if it queues writes, the call giving
+        the positions not written)."""
         submit = getattr(self.sink, "submit", None)
         try:
             if submit is not None:
                 ticket = submit(unique)
-                return lambda: _guarded(ticket.wait, len(unique))
+                return ticket, lambda: _guarded(ticket.wait, len(unique))
             failed = self.sink.write(unique)
         except Exception:  # a sink must not raise, but if one does the data is still unwritten
             logger.exception("sink failed")
             failed = list(range(len(unique)))
-        return lambda: failed
+        return None, lambda: failed
 
     def _answer(self, items: list[MetricItem], unique: list[MetricItem],
                 groups: list[list[int]], failed_at: list[int]) -> Response:
