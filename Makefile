@@ -11,15 +11,17 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # The project itself is installed editable (--no-deps: the pins above are the dependencies), so
-# analytics, the Lambda code and the CDK app import each other without touching sys.path.
-$(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
+# analytics, the Lambda code and the CDK app import each other without touching sys.path; so is
+# the SDK (clients/python, its own package: the feeder and the tests use it).
+$(VENV)/.runtime: requirements.txt pyproject.toml clients/python/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --no-deps -e . -e clients/python
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml clients/python/pyproject.toml \
+		| $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --no-deps -e . -e clients/python
 	touch $@ $(VENV)/.runtime
 
 ## Start the dashboard on http://localhost:8501 (local backend unless AWS is configured), for
