@@ -126,6 +126,10 @@ def handler_throughput(batches: int = 40) -> None:
     os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                        "AWS_DEFAULT_REGION": "us-east-1", "METRICS_TABLE": "bench-metrics",
                        "ALLOWED_APPLICATIONS": "jobseek,ilikeyacut", "REQUIRE_IAM_AUTH": "true",
+                       # the IAM identity of ingest_events' signed events may write both apps
+                       "INGEST_PRINCIPALS": json.dumps({
+                           app: ["arn:aws:iam::123456789012:user/example"]
+                           for app in ("jobseek", "ilikeyacut")}),
                        "APP_NAMESPACES": "jobseek=JobSeek/Business"})
     lam = ingest_app
     event_of = ingest_events.http_api_event
