@@ -1,10 +1,11 @@
 """The local twin's one ASGI app: ingest, health and the GraphQL API on one port.
 
-``POST /metrics`` goes straight to the ingest Lambda's handler (in a worker thread, many at
-once, so their writes share group commits); every other method or path on the ingest routes
-goes through the Lambda's Powertools resolver, so 404/405 answers are the Lambda's own. The
-body is refused unread when its declared size passes :data:`READ_CAP_BYTES` or it is chunked.
-``/graphql`` serves POSTed queries (worker thread) and ``graphql-transport-ws`` subscriptions.
+``POST /metrics`` goes straight to the ingest Lambda's handler: validated in the event loop,
+its commit awaited (no thread held per request, so many share one group commit); every other
+method or path on the ingest routes goes through the Lambda's Powertools resolver, so 404/405
+answers are the Lambda's own. The body is refused unread when its declared size passes
+:data:`READ_CAP_BYTES` or it is chunked. ``/graphql`` serves POSTed queries (worker thread)
+and ``graphql-transport-ws`` subscriptions.
 """
 
 from __future__ import annotations
