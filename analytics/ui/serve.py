@@ -41,6 +41,7 @@ def banner(rt: Runtime, port: int) -> str:
         return "\n".join(lines)
     lines += [
         f"Local ingest endpoint: POST {server.url}  (health: GET {server.base_url}/health)",
+        f"Read API: {server.graphql_url}  (GraphQL, POST and WebSocket; docs/api.md)",
         f"Ingest tokens: one per app, shown once when made (hashes in "
         f"{rt.settings.data_dir / FILE_NAME}); a new one: "
         "python -m analytics.cli.tokens rotate <app>",

@@ -21,6 +21,7 @@ def test_banner_names_the_dashboard_and_the_endpoint_but_no_token(
     text = serve.banner(custom_rt, 8501)
     assert "http://localhost:8501" in text
     assert f"POST {server.url}" in text and f"GET {server.base_url}/health" in text
+    assert f"Read API: {server.graphql_url}" in text
     # tokens are printed once, when made (by the endpoint), never on every start
     assert token not in text and "analytics.cli.tokens rotate" in text
 
