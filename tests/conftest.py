@@ -10,6 +10,7 @@ import pytest
 from analytics.core.cache import QueryCache
 from analytics.core.settings import load_settings
 from analytics.sources import Runtime, build_runtime, set_runtime
+from tests.redis_server import RedisServer, redis_required
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,3 +55,16 @@ def installed_runtime(local_runtime: Runtime) -> Iterator[Runtime]:
     set_runtime(local_runtime)
     yield local_runtime
     set_runtime(None)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests use their own key namespaces)."""
+    try:
+        server = RedisServer().start()
+    except FileNotFoundError as exc:
+        if redis_required():
+            raise
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
