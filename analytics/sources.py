@@ -9,11 +9,14 @@ clients exist once however many tabs are open.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from analytics.alarms.aws import AwsAlarms
 from analytics.alarms.local import LocalAlarms
@@ -25,10 +28,13 @@ from analytics.auth.revocation import (
     MemoryRevokedSessions,
     RevokedSessions,
 )
-from analytics.core.aws_clients import AwsClients
+from analytics.auth.shared_stores import RedisAttemptLimiter, RedisRevokedSessions
+from analytics.core.aws_clients import AwsClients, package_version
 from analytics.core.cache import QueryCache, shared_cache
+from analytics.core.cache_auth import ElastiCacheIAMProvider
 from analytics.core.catalog import Catalog, load_catalog
 from analytics.core.settings import Settings, load_settings
+from analytics.core.tier import RedisTier, redis_client
 from analytics.costs.aws import AwsCosts
 from analytics.costs.local import LocalCosts
 from analytics.costs.source import CostsSource
@@ -121,13 +127,62 @@ class SecurityStores:
     revoked: RevokedSessions
 
 
-def security_stores(settings: Settings, *, clients: AwsClients | None = None) -> SecurityStores:
+def security_stores(settings: Settings, *, clients: AwsClients | None = None,
+                    shared: Any = None) -> SecurityStores:
+    """The durable deny-list of the backend; with a shared tier (``shared``: its redis-py
+    client) budgets and deny-list live there for every task, the durable list behind it."""
     if settings.backend == "aws" and clients is not None:
         revoked: RevokedSessions = DynamoDBRevokedSessions(
             client=clients.client("dynamodb"), table=settings.metrics_table)
     else:
         revoked = FileRevokedSessions(settings.data_dir / "revoked-sessions.json")
-    return SecurityStores(attempts=THROTTLE, revoked=revoked)
+    if shared is None:
+        return SecurityStores(attempts=THROTTLE, revoked=revoked)
+    namespace = "ca-sec:" + _digest(settings.backend, settings.region, settings.metrics_table)
+    return SecurityStores(
+        attempts=RedisAttemptLimiter(client=shared, namespace=namespace, fallback=THROTTLE,
+                                     retry_s=settings.cache_retry_s),
+        revoked=RedisRevokedSessions(client=shared, namespace=namespace, durable=revoked))
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\0".join(map(str, parts)).encode()).hexdigest()[:12]
+
+
+def where_cached(url: str) -> str:
+    """The tier's URL without its password (for logs and the footer)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}:{parts.port or 6379}"
+
+
+def shared_client(settings: Settings, *, session: Any = None) -> Any:
+    """The redis-py client of ``ANALYTICS_CACHE_URL`` (None when unset). Connecting is lazy:
+    a tier that is down at start only means L1 until it answers."""
+    if settings.cache_url is None:
+        return None
+    url = settings.cache_url.get_secret_value()
+    provider = None
+    if settings.cache_iam_cache_name:
+        import boto3
+
+        provider = ElastiCacheIAMProvider(
+            user=urlsplit(url).username or "default", cache_name=settings.cache_iam_cache_name,
+            region=settings.region or "us-east-1",
+            session=session or boto3.session.Session(region_name=settings.region))
+    return redis_client(url, timeout_s=settings.cache_timeout_s,
+                        connect_timeout_s=settings.cache_timeout_s,
+                        cluster=settings.cache_cluster, credential_provider=provider)
+
+
+def cache_tier(settings: Settings, *, client: Any) -> RedisTier:
+    """The query cache's L2; its keys carry the release, so two versions never mix values."""
+    namespace = "ca:" + _digest(package_version(), settings.backend, settings.region,
+                                settings.endpoint_url, settings.metrics_table)
+    assert settings.cache_url is not None
+    return RedisTier(client, namespace=namespace, lock_s=settings.cache_lock_s,
+                     retry_s=settings.cache_retry_s,
+                     description=where_cached(settings.cache_url.get_secret_value()))
 
 
 def _memory_stores() -> SecurityStores:
@@ -154,15 +209,18 @@ def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
     configured backend."""
     cache = cache or shared_cache()
     catalog = catalog or load_catalog(settings.catalog_path)
+    shared = shared_client(settings)
+    if shared is not None and cache.tier is None:
+        cache.tier = cache_tier(settings, client=shared)
     if settings.backend == "aws":
         clients = AwsClients(settings, cache)
         return Runtime(settings, catalog, aws_sources(settings, clients=clients), cache,
-                       security=security_stores(settings, clients=clients))
+                       security=security_stores(settings, clients=clients, shared=shared))
     store = LocalStore(settings.duckdb_path)
     local = LocalRuntime(catalog, store, settings=settings)
     rt = Runtime(settings, catalog, local_sources(store=store, data_dir=settings.data_dir,
                                                    settings=settings),
-                 cache, local, security=security_stores(settings))
+                 cache, local, security=security_stores(settings, shared=shared))
     _start_local_pipeline(rt, local)
     return rt
 

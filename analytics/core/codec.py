@@ -2,11 +2,11 @@
 
 Whoever can write to the cache tier must not be able to run code in the dashboard, so nothing
 read back is unpickled. A value is JSON; what JSON lacks is tagged: tuples, sets, non-string
-dict keys, dates, numpy scalars, DataFrames (Arrow IPC, base64, with their ``attrs``), and the
-project's own dataclasses and enums. Those are rebuilt only from classes of ``analytics.``
-modules *already imported* by this process (never imported on a payload's say-so), through their
-ordinary constructors. What cannot be encoded raises :class:`Unencodable`: that value stays in
-the process (L1) only.
+dict keys, dates, numpy scalars, DataFrames and Series (Arrow IPC, base64, with their
+``attrs``; an index's ``freq`` is not kept), and the project's own dataclasses and enums. Those
+are rebuilt only from classes of ``analytics.`` modules *already imported* by this process
+(never imported on a payload's say-so), through their ordinary constructors. What cannot be
+encoded raises :class:`Unencodable`: that value stays in the process (L1) only.
 """
 
 from __future__ import annotations
@@ -75,12 +75,12 @@ def _own_class(path: str) -> type:
 
 
 def _enc(v: Any) -> Any:
-    if v is None or isinstance(v, bool | str):
-        return v
     if isinstance(v, enum.Enum):
         if not type(v).__module__.startswith(_OWN):
             raise Unencodable(f"enum {type(v).__name__} is not the project's")
         return {_TAG: "enum", "c": _class_path(type(v)), "v": _enc(v.value)}
+    if v is None or isinstance(v, bool | str):
+        return v
     if isinstance(v, int | float):
         return {_TAG: "int", "v": int(v)} if isinstance(v, int) and type(v) is not int else v
     if isinstance(v, np.generic):
@@ -104,6 +104,9 @@ def _enc(v: Any) -> Any:
         return {_TAG: "dict", "v": [[_enc(k), _enc(x)] for k, x in v.items()]}
     if isinstance(v, pd.DataFrame):
         return _enc_frame(v)
+    if isinstance(v, pd.Series):  # a one-column frame, its name beside it
+        body = _enc_frame(v.to_frame(name="values"))
+        return {**body, _TAG: "series", "name": _enc(v.name), "attrs": _enc(dict(v.attrs))}
     if dataclasses.is_dataclass(v) and not isinstance(v, type):
         if not type(v).__module__.startswith(_OWN):
             raise Unencodable(f"dataclass {type(v).__name__} is not the project's")
@@ -149,6 +152,10 @@ def _dec(v: Any) -> Any:
         return timedelta(seconds=float(body))
     if tag == "df":
         return _dec_frame(body, v.get("attrs"))
+    if tag == "series":
+        series = _dec_frame(body, None)["values"].rename(_dec(v["name"]))
+        series.attrs.update(_dec(v["attrs"]))
+        return series
     if tag == "enum":
         cls = _own_class(v["c"])
         if not issubclass(cls, enum.Enum):

@@ -127,4 +127,17 @@ def footer(rt: Runtime, *, as_of: float | None = None) -> None:
     st.caption(
         f"Backend: **{rt.sources.description}** · cache hits {snap['hits']}, misses "
         f"{snap['misses']}, stale serves {snap['stale']} · AWS API calls this process: {calls}"
+        + shared_note(snap)
     )
+
+
+def shared_note(snap: dict[str, Any]) -> str:
+    """The footer's words on the shared cache tier (empty without one)."""
+    if "tier" not in snap:
+        return ""
+    if snap["tier"] != "up":
+        return " · shared cache unreachable: this task serves from its own cache"
+    fleet = snap.get("fleet") or {}
+    fleet_calls = sum(n for k, n in fleet.items() if k.startswith("aws_calls|"))
+    return (f" · shared cache: hits {snap['l2_hits']}, misses {snap['l2_misses']}"
+            f" · AWS API calls, whole fleet: {fleet_calls}")
