@@ -11,7 +11,7 @@ from analytics.core.periods import HISTORY_PRESETS, history_range
 from analytics.costs import own_spend, tables, unit_economics
 from analytics.costs import service as costs
 from analytics.costs.frames import METRICS
-from analytics.costs.queries import is_admin
+from analytics.costs.queries import OWN_STACK, is_admin
 from analytics.figures import costs as figures
 from analytics.pipeline import history
 from analytics.pipeline import service as pipeline
@@ -137,7 +137,14 @@ if is_admin():  # account-level, like the totals: admins of every app only (docs
     c1.metric("Today (estimate)", f"${spend.today_usd:,.4f}", border=True)
     c2.metric("Projected this month", f"${spend.month_projection_usd:,.2f}", border=True,
               help="Spend rate since the process started × hours in the month.")
-    c3.metric("Since process start", f"${spend.total_usd:,.4f}", border=True)
+    c3.metric("Since process start" if spend.scope == "this process" else "Since counted",
+              f"${spend.total_usd:,.4f}", border=True,
+              help=f"API calls of {spend.scope} (the shared cache tier adds up every task's).")
+    own = next((a for a in view.apps if a.key == OWN_STACK), None)
+    if own is not None:
+        st.caption(f"Its stack (resources tagged Application=central-analytics): "
+                   f"{human(own.mtd, '$')} month to date, {human(own.last_month, '$')} in "
+                   f"{view.last_month.label}; the calls above are billed untagged.")
     if spend.unknown:
         st.caption(f"Price unknown (bytes scanned not counted): {', '.join(spend.unknown)}")
     cc.show_table(spend.table(), "Own AWS calls")

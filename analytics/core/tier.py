@@ -118,13 +118,14 @@ class RedisTier:
 
     def __init__(self, client: Any, *, namespace: str, lock_s: float = 15.0,
                  retry_s: float = 5.0, monotonic: Callable[[], float] = time.monotonic,
-                 description: str = "") -> None:
+                 clock: Callable[[], float] = time.time, description: str = "") -> None:
         self.client = client
         self.namespace = namespace
         self._lock_s = lock_s
         self.retry_s = retry_s
         self.description = description
         self._monotonic = monotonic
+        self._clock = clock
         self._retry_at = 0.0
         self._down_why: str | None = None
         self._guard = threading.Lock()
@@ -242,6 +243,7 @@ class RedisTier:
             pipe = self.client.pipeline(transaction=False)
             for field, n in counts.items():
                 pipe.hincrby(f"{self.namespace}:fleet", field, n)
+            pipe.hsetnx(f"{self.namespace}:fleet", "since", int(self._clock()))
             pipe.execute()
         self._call(incr, None)
 
