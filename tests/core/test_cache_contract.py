@@ -8,8 +8,10 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import signal
+import sys
 import threading
 import time
+import types
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -52,6 +54,14 @@ class Fleet:
         tier_opts = {k: kwargs.pop(k) for k in ("lock_s", "retry_s") if k in kwargs}
         tier = None if self.url is None else make_tier(self.url, self.namespace, **tier_opts)
         return QueryCache(tier=tier, **kwargs)
+
+
+@pytest.fixture
+def spawn(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A spawn context whose children import only what they run: AppTest (earlier in the
+    suite) rebinds ``__main__`` to Home.py, which spawn would otherwise run in every child."""
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    return mp.get_context("spawn")
 
 
 @pytest.fixture(params=["l1", "l1+l2"])
@@ -104,9 +114,9 @@ def _holder_worker(url: str | None, namespace: str, calls: Any, loading: Any) ->
 
 
 # -- the suite ---------------------------------------------------------------------------------
-def test_single_flight_50_threads_in_2_processes(fleet: Fleet) -> None:
+def test_single_flight_50_threads_in_2_processes(fleet: Fleet, spawn: Any) -> None:
     # GIVEN two dashboard processes of 25 threads each, missing the same key together
-    ctx = mp.get_context("spawn")
+    ctx = spawn
     calls, start, out = ctx.Value("i", 0), ctx.Event(), ctx.Queue()
     procs = [ctx.Process(target=_single_flight_worker,
                          args=(fleet.url, fleet.namespace, calls, start, out, 25))
@@ -200,9 +210,9 @@ def test_negative_cache_is_the_fleets_inside_a_page_deadline(fleet: Fleet) -> No
         assert calls == ["call", "call"]
 
 
-def test_lock_expires_when_its_holder_is_killed(fleet: Fleet) -> None:
+def test_lock_expires_when_its_holder_is_killed(fleet: Fleet, spawn: Any) -> None:
     # GIVEN a process that took the key's lock and died in the middle of its load
-    ctx = mp.get_context("spawn")
+    ctx = spawn
     calls, loading = ctx.Value("i", 0), ctx.Event()
     holder = ctx.Process(target=_holder_worker, args=(fleet.url, fleet.namespace, calls, loading))
     holder.start()
