@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from analytics.alarms.aws import AwsAlarms
 from analytics.alarms.local import LocalAlarms
@@ -19,6 +20,7 @@ from analytics.alarms.source import AlarmsSource
 from analytics.core.aws_clients import AwsClients
 from analytics.core.cache import QueryCache, shared_cache
 from analytics.core.catalog import Catalog, load_catalog
+from analytics.core.clock import Clock, datetime_clock, system_clock, utc
 from analytics.core.settings import Settings, load_settings
 from analytics.costs.aws import AwsCosts
 from analytics.costs.local import LocalCosts
@@ -49,11 +51,14 @@ class Sources:
     performance: PerformanceSource
 
 
-def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
+def aws_sources(settings: Settings, *, clients: AwsClients,
+                clock: Clock = system_clock) -> Sources:
     where = f" via {settings.endpoint_url}" if settings.endpoint_url else ""
+    when = datetime_clock(clock)
     return Sources(
         backend="aws", description=f"aws ({settings.region}{where})",
-        metrics=AwsMetrics(clients=clients), alarms=AwsAlarms(clients=clients),
+        metrics=AwsMetrics(clients=clients, clock=when),
+        alarms=AwsAlarms(clients=clients, clock=when),
         costs=AwsCosts(clients=clients),
         custom=AwsCustom(clients=clients, table=settings.metrics_table),
         performance=AwsPerformance(clients=clients,
@@ -61,12 +66,13 @@ def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
     )
 
 
-def local_sources(*, store: LocalStore) -> Sources:
+def local_sources(*, store: LocalStore, clock: Clock = system_clock) -> Sources:
     metrics = LocalMetrics(store=store)
     return Sources(
         backend="local", description=f"local (embedded DuckDB at {store.path})",
-        metrics=metrics, alarms=LocalAlarms(metrics=metrics), costs=LocalCosts(store=store),
-        custom=LocalCustom(store=store), performance=LocalPerformance(metrics=metrics),
+        metrics=metrics, alarms=LocalAlarms(metrics=metrics, clock=datetime_clock(clock)),
+        costs=LocalCosts(store=store), custom=LocalCustom(store=store, clock=clock),
+        performance=LocalPerformance(metrics=metrics),
     )
 
 
@@ -77,6 +83,10 @@ class Runtime:
     sources: Sources
     cache: QueryCache
     local: LocalRuntime | None = None  # the embedded backend's store, threads and endpoint
+    clock: Clock = system_clock  # the one "now" of every layer (a test freezes it)
+
+    def now(self) -> datetime:
+        return utc(self.clock)
 
     def stop(self) -> None:
         if self.local is not None:
@@ -84,17 +94,19 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
-                  catalog: Catalog | None = None) -> Runtime:
+                  catalog: Catalog | None = None, clock: Clock = system_clock) -> Runtime:
     """Validate the catalog (``settings.catalog_path`` unless one is given) and start the
-    configured backend."""
+    configured backend; ``clock`` is every layer's "now" (a cache given here keeps its own)."""
     cache = cache or shared_cache()
     catalog = catalog or load_catalog(settings.catalog_path)
     if settings.backend == "aws":
         clients = AwsClients(settings, cache)
-        return Runtime(settings, catalog, aws_sources(settings, clients=clients), cache)
+        return Runtime(settings, catalog, aws_sources(settings, clients=clients, clock=clock),
+                       cache, clock=clock)
     store = LocalStore(settings.duckdb_path)
-    local = LocalRuntime(catalog, store, settings=settings)
-    return Runtime(settings, catalog, local_sources(store=store), cache, local)
+    local = LocalRuntime(catalog, store, settings=settings, clock=clock)
+    return Runtime(settings, catalog, local_sources(store=store, clock=clock), cache, local,
+                   clock=clock)
 
 
 _runtime: Runtime | None = None

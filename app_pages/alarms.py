@@ -4,7 +4,7 @@ import streamlit as st
 
 from analytics.alarms import service as alarms
 from analytics.core.cache import UpstreamError
-from analytics.core.periods import PeriodError, utcnow
+from analytics.core.periods import PeriodError
 from analytics.ui import alarm_widgets as aw
 from analytics.ui.context import app_picker, runtime, visible_apps
 from analytics.ui.frame import freshness
@@ -12,8 +12,8 @@ from analytics.ui.timerange import LABELS, time_range_picker
 
 rt = runtime()
 apps = app_picker(visible_apps(rt))
-tr = time_range_picker()
-now = utcnow()
+now = rt.now()
+tr = time_range_picker(now=now)
 
 st.title("Alarms")
 states = alarms.alarm_states(rt, apps)

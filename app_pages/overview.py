@@ -11,7 +11,7 @@ from analytics.ui.timerange import describe, time_range_picker
 
 rt = runtime()
 apps = app_picker(visible_apps(rt))
-tr = time_range_picker()
+tr = time_range_picker(now=rt.now())
 
 st.title("Overview")
 st.caption(describe(tr))

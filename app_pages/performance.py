@@ -17,7 +17,7 @@ from analytics.ui.timerange import describe, time_range_picker
 
 rt = runtime()
 app = app_picker(visible_apps(rt), allow_all=False)[0]
-tr = time_range_picker()
+tr = time_range_picker(now=rt.now())
 compare = charts.url_toggle("Compare with previous period", "compare",
                             help="Overlay the previous window of the same length, dashed.")
 

@@ -41,10 +41,24 @@ PAGES = [("Overview", "Overview", ""), ("Performance", "Performance", "performan
          ("Realtime", "Realtime", "realtime"), ("Alarms", "Alarms", "alarms"),
          ("Costs", "Costs", "costs")]
 
-#: True once the run is over, nothing on the page is stale and every chart has drawn.
-READY_JS = """([title]) => {
+#: Counts the script runs the page starts (``window.__runs``), so a wait can insist on a new one.
+RUNS_JS = """() => {
+  if (window.__runs !== undefined) return;
+  window.__runs = 0;
+  const watch = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app) { setTimeout(watch, 10); return; }
+    new MutationObserver(() => {
+      if (app.getAttribute('data-test-script-state') === 'running') window.__runs += 1;
+    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  };
+  watch();
+}"""
+#: True once a new run is over, nothing on the page is stale and every chart has drawn.
+READY_JS = """([title, runs]) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if ((window.__runs || 0) <= runs) return false;
   const h1 = document.querySelector('[data-testid="stMain"] h1');
   if (!h1 || !h1.textContent.startsWith(title)) return false;
   if (document.querySelector('[data-testid="stMain"] [data-stale="true"]')) return false;
@@ -148,29 +162,37 @@ class Browser:
             with contextlib.suppress(Exception):  # a redirect has no body
                 self.html_bytes += len(response.body())
 
-    def wait_ready(self, title: str) -> None:
-        self.page.wait_for_function(READY_JS, arg=[title], timeout=TIMEOUT_MS, polling=20)
+    def runs(self) -> int:
+        self.page.evaluate(RUNS_JS)
+        return int(self.page.evaluate("() => window.__runs"))
+
+    def wait_ready(self, title: str, runs: int = -1) -> None:
+        """Until a run after the ``runs``-th is over and its content is drawn."""
+        self.page.wait_for_function(READY_JS, arg=[title, runs], timeout=TIMEOUT_MS,
+                                    polling=20)
 
     def sign_in(self, path: str = "") -> float:
         """Open ``/path``, sign in; seconds from the Login click to the page's content."""
         self.page.goto(f"{self.server.url}/{path}")
+        self.runs()
         user = self.page.get_by_role("textbox", name="Username")
         user.wait_for(timeout=TIMEOUT_MS)
         user.fill(USER)
         self.page.get_by_role("textbox", name="Password").fill(self.server.password)
+        title = next(t for _, t, p in PAGES if p == path)
+        n = self.runs()
         t0 = time.perf_counter()
         self.page.get_by_role("button", name="Login").click()
-        title = next(t for _, t, p in PAGES if p == path)
-        self.wait_ready(title)
+        self.wait_ready(title, n)
         return time.perf_counter() - t0
 
     def switch(self, label: str, title: str) -> tuple[float, int]:
         """Click ``label`` in the sidebar; (seconds until content visible, websocket bytes)."""
         self.wait_ready(self.current_title())
-        b0 = self.ws_bytes
+        n, b0 = self.runs(), self.ws_bytes
         t0 = time.perf_counter()
         self.page.get_by_test_id("stSidebarNav").get_by_role("link", name=label).click()
-        self.wait_ready(title)
+        self.wait_ready(title, n)
         return time.perf_counter() - t0, self.ws_bytes - b0
 
     def current_title(self) -> str:
@@ -182,14 +204,23 @@ class Browser:
         box = self.page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(
             has_text="Time range")
         box.click()
+        n = self.runs()
         t0 = time.perf_counter()
         self.page.get_by_role("option", name=label, exact=True).click()
-        self.wait_ready(title)
+        self.wait_ready(title, n)
         return time.perf_counter() - t0
 
     def shot(self, name: str) -> None:
-        if self.shots is not None:
-            self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+        """A screenshot of the whole page (the main area scrolls, so the window is grown)."""
+        if self.shots is None:
+            return
+        size = self.page.viewport_size
+        height = self.page.evaluate(
+            "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        self.page.set_viewport_size({"width": size["width"], "height": min(int(height), 12000)})
+        self.page.wait_for_timeout(400)  # charts resize to the new window
+        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+        self.page.set_viewport_size(size)
 
 
 @contextmanager

@@ -8,7 +8,6 @@ the last list marked stale. Every entry point filters apps with :mod:`analytics.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +21,7 @@ from analytics.alarms.source import HasAlarms
 from analytics.core import access
 from analytics.core.cache import Cached, UpstreamError
 from analytics.core.catalog import App
-from analytics.core.periods import align_down, align_up, as_utc, utcnow
+from analytics.core.periods import align_down, align_up, as_utc
 from analytics.core.runtime import RuntimeOf
 
 AlarmsRuntime = RuntimeOf[HasAlarms]
@@ -162,11 +161,11 @@ def alarm_metric_window(rt: AlarmsRuntime, app_id: str, alarm_name: str, *,
         empty = pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
         note = ("a composite alarm has no metric of its own; see the alarms in its rule"
                 if info.kind == "composite" else "this alarm has no plain threshold to draw")
-        return Cached(MetricWindow(info, empty, moment, moment, moment, note), time.time())
+        return Cached(MetricWindow(info, empty, moment, moment, moment, note), rt.clock())
     p = info.evaluation.period
     step = timedelta(seconds=p)
     start = align_down(moment - WINDOW_BEFORE * step, p)
-    end = min(align_up(moment + WINDOW_AFTER * step, p), align_down(now or utcnow(), p))
+    end = min(align_up(moment + WINDOW_AFTER * step, p), align_down(now or rt.now(), p))
     if end <= start:
         end = start + step
     key = ("alarm_metric", app_id, alarm_name, int(start.timestamp()), int(end.timestamp()))

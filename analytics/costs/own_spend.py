@@ -135,5 +135,5 @@ def own_spend(rt: RuntimeOf[HasBackend], *, now: float | None = None, since: flo
     units: dict[str, int] = snap.get("aws_units", {})
     lines = [price_call(api, n, int(units.get(api, n))) for api, n in sorted(calls.items())]
     return OwnSpend(rt.sources.backend, lines, process_started_at() if since is None else since,
-                    time.time() if now is None else now,
+                    rt.clock() if now is None else now,
                     [p.api for p in lines if p.usd is None])

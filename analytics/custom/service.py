@@ -10,7 +10,6 @@ tabs refreshing the Realtime page make one upstream call per TTL.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -75,7 +74,7 @@ def custom_metric_series(rt: CustomRuntime, app_id: str, metric_name: str, *, st
     key = (app_id, metric_name, start_ms, end_ms, period, stat, canonical)
     return rt.cache.get(kind, key, lambda: rt.sources.custom.metric_stats(
         app_id, metric_name, start_ms=start_ms, end_ms=end_ms, period=period, stat=stat,
-        dims=canonical, now_ms=_now_ms()))
+        dims=canonical, now_ms=_now_ms(rt)))
 
 
 @dataclass(frozen=True)
@@ -101,11 +100,11 @@ class LatestPoints:
     lag_p50_ms: float | None
     lag_p95_ms: float | None
 
-    def age_s(self, now: float | None = None) -> float | None:
+    def age_s(self, now: float) -> float | None:
         """Seconds from the last datapoint to ``now`` (computed at draw time, not fetch time)."""
         if self.last_ts_ms is None:
             return None
-        return max(0.0, (time.time() if now is None else now) - self.last_ts_ms / 1000)
+        return max(0.0, now - self.last_ts_ms / 1000)
 
     def unit_of(self, metric: str) -> str | None:
         return next((m.unit for m in self.metrics if m.metric == metric), None)
@@ -136,7 +135,7 @@ def latest_points(rt: CustomRuntime, app_id: str, *, since: datetime,
 
     def load() -> LatestPoints:
         names = list_custom_metrics(rt, app_id)
-        now = _now_ms()
+        now = _now_ms(rt)
         recent = rt.sources.custom.recent_points(app.id, names, since_ms=since_ms,
                                                  until_ms=now + FUTURE_MS, now_ms=now)
         return summarize_recent(app.id, since_ms, recent)
@@ -152,7 +151,7 @@ def default_stat(app: App, metric: str, unit: str | None) -> str:
     return "Sum" if unit in SUMMED_UNITS else "Average"
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+def _now_ms(rt: CustomRuntime) -> int:
+    return int(rt.clock() * 1000)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics.core.catalog import Catalog
+from analytics.core.clock import Clock, system_clock
 from analytics.core.settings import Settings
 from analytics.local.custom_sink import DuckDBSink
 from ingest import app as ingest_app
@@ -198,11 +199,12 @@ class IngestServer:
         self._thread.join(timeout=5)
 
 
-def build_local_resolver(catalog: Catalog, sink: Any, token: str) -> Any:
+def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
+                         clock: Clock = system_clock) -> Any:
     """The Lambda's resolver with the DuckDB sink, bearer-token auth and no EMF output."""
     lam = ingest_app
     return lam.build_resolver(
-        sink, catalog.ids(), emit_emf=False,
+        sink, catalog.ids(), emit_emf=False, clock=clock,
         authenticate=lam.bearer_authenticator(token),
         namespaces={a.id: a.namespace for a in catalog.apps},
         retention_days=RETENTION_DAYS,
@@ -210,14 +212,15 @@ def build_local_resolver(catalog: Catalog, sink: Any, token: str) -> Any:
 
 
 def start_ingest_server(catalog: Catalog, settings: Settings, sink: DuckDBSink,
-                        *, host: str = HOST) -> IngestServer | None:
+                        *, host: str = HOST, clock: Clock = system_clock
+                        ) -> IngestServer | None:
     """Start the endpoint on ``settings.ingest_port`` (0 = any free port).
 
     A taken port is reported and the dashboard runs on without the endpoint, rather than the
     whole start failing for a side feature.
     """
     token, _ = ingest_token(settings)
-    resolver = build_local_resolver(catalog, sink, token)
+    resolver = build_local_resolver(catalog, sink, token, clock=clock)
     try:
         server = IngestServer(resolver, token, host, settings.ingest_port)
     except OSError as exc:

@@ -121,7 +121,7 @@ class _DayBuilder:
             cats = list(dict.fromkeys(k[j] for k in keys))
             where = {c: i for i, c in enumerate(cats)}
             per_key = np.array([where[k[j]] for k in keys], dtype="int32")
-            data[col] = pd.Categorical.from_codes(per_key[rows], categories=cats)
+            data[col] = pd.Categorical.from_codes(per_key[rows], categories=pd.Index(cats))
         for i, col in enumerate(("ts_ms", "value", "avail_ms"), start=1):
             data[col] = np.concatenate([p[i] for p in self.parts])
         return pd.DataFrame(data, columns=COLUMNS)

@@ -16,7 +16,7 @@ import pandas as pd
 from analytics.core import access
 from analytics.core.cache import Cached
 from analytics.core.catalog import App
-from analytics.core.periods import align_up, utcnow
+from analytics.core.periods import align_up
 from analytics.core.runtime import RuntimeOf
 from analytics.custom.service import (
     LatestPoints,
@@ -73,11 +73,11 @@ class RealtimeView:
     error: str | None
 
 
-def realtime_window(now: datetime | None = None, *, minutes: int = REALTIME_MINUTES,
+def realtime_window(now: datetime, *, minutes: int = REALTIME_MINUTES,
                     period: int = SERVICE_PERIOD) -> tuple[datetime, datetime]:
     """``[start, end)`` covering the last ``minutes`` *including* the current partial period,
     aligned to ``period`` so every viewer in the same minute shares the cache keys."""
-    end = align_up((now or utcnow()) + timedelta(microseconds=1), period)
+    end = align_up(now + timedelta(microseconds=1), period)
     return end - timedelta(minutes=minutes), end
 
 
@@ -119,7 +119,7 @@ def realtime_view(rt: RealtimeRuntime, app_id: str, *, now: datetime | None = No
     app = access.visible_app(rt.catalog, app_id)
     if stat is not None:
         validate_stat(stat)
-    start, end = realtime_window(now, minutes=minutes)
+    start, end = realtime_window(now or rt.now(), minutes=minutes)
     queries = [
         api_query(app.id, api, m, stat=s, period=SERVICE_PERIOD)
         for api in app.resources.apis

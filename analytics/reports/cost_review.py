@@ -106,7 +106,7 @@ def build_week_report(rt: CostsRuntime, week: str, *, today: date | None = None,
     """The pack's tables for ``week`` (e.g. ``"2026-W47"``) and the current principal."""
     if metric not in METRICS:
         raise ReportError(f"unknown metric {metric!r}; use one of {list(METRICS)}")
-    day = today or cost_queries.today_utc()
+    day = today or cost_queries.as_day(rt.now())
     start, end = parse_week(week)
     if start >= day:
         raise ReportError(f"week {week} has no complete day yet (it starts {start}, "

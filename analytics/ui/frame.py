@@ -9,7 +9,6 @@ the page with its message.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,7 +21,7 @@ from analytics.core.access import AccessDenied
 from analytics.core.cache import UpstreamError
 from analytics.core.fmt import age, clock
 from analytics.core.periods import PeriodError
-from analytics.sources import Runtime
+from analytics.sources import Runtime, get_runtime
 
 
 class Fresh(Protocol):
@@ -42,7 +41,8 @@ class Fresh(Protocol):
 
 
 class _Frame:
-    def __init__(self) -> None:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
         self.banner = st.container()  # above the page: stale warnings
         self.shown: set[tuple[float, str | None]] = set()
         self.as_of: float | None = None  # the oldest fresh value drawn, for the footer
@@ -54,7 +54,7 @@ _current: ContextVar[_Frame | None] = ContextVar("page_frame", default=None)
 @contextmanager
 def page_frame(rt: Runtime) -> Iterator[None]:
     """Run a page inside the frame: banner slot first, the page, then the footer."""
-    frame = _Frame()
+    frame = _Frame(rt)
     token = _current.set(frame)
     try:
         yield
@@ -77,21 +77,21 @@ def freshness(result: Fresh) -> None:
     """
     frame = _current.get()
     if frame is None:
-        _draw_freshness(result)
+        _draw_freshness(result, get_runtime().clock())
     elif result.stale:
         key = (result.fetched_at, result.error)
         if key not in frame.shown:
             frame.shown.add(key)
             with frame.banner:
-                _draw_freshness(result)
+                _draw_freshness(result, frame.rt.clock())
     elif frame.as_of is None or result.fetched_at < frame.as_of:
         frame.as_of = result.fetched_at
 
 
-def _draw_freshness(result: Fresh) -> None:
+def _draw_freshness(result: Fresh, now: float) -> None:
     if result.stale:
         st.warning(f"Showing cached data as of {clock(result.fetched_at)} "
-                   f"({age(time.time() - result.fetched_at)} old): the latest refresh failed — "
+                   f"({age(now - result.fetched_at)} old): the latest refresh failed — "
                    f"{result.error}", icon="⚠️")
     else:
         st.caption(f"Data as of {clock(result.fetched_at)}")

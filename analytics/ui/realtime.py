@@ -13,6 +13,7 @@ import time
 import streamlit as st
 
 from analytics.core.cache import UpstreamError
+from analytics.core.clock import utc
 from analytics.core.fmt import age
 from analytics.figures.realtime import panel_figure
 from analytics.metrics.queries import BASIC_STATS
@@ -68,7 +69,7 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f} ms"
 
 
-def freshness_row(view: RealtimeView, *, now: float | None = None) -> None:
+def freshness_row(view: RealtimeView, *, now: float) -> None:
     """Last datapoint age and the measured ingest lag of the custom metrics."""
     latest = view.latest
     ago = latest.age_s(now)
@@ -85,9 +86,13 @@ def freshness_row(view: RealtimeView, *, now: float | None = None) -> None:
 
 def render_live(rt: Runtime, app_id: str, *, stat: str | None = None,
                 now: float | None = None) -> RealtimeView | None:
-    """Draw one refresh of the Realtime panel (the fragment's body); returns what it drew."""
+    """Draw one refresh of the Realtime panel (the fragment's body); returns what it drew.
+
+    One ``now`` (the runtime's clock unless given) for the window, the ages and the caption.
+    """
+    now = rt.clock() if now is None else now
     try:
-        view = realtime_view(rt, app_id, stat=stat)
+        view = realtime_view(rt, app_id, stat=stat, now=utc(lambda: now))
     except UpstreamError as exc:
         show_upstream_error(exc)
         return None
@@ -101,7 +106,7 @@ def render_live(rt: Runtime, app_id: str, *, stat: str | None = None,
     _draw_panels(view.custom, view, per_row=2)
     freshness(view)
     st.caption(f"Window {view.start:%H:%M} → {view.end:%H:%M} UTC · drawn at "
-               f"{time.strftime('%H:%M:%S', time.gmtime(now or time.time()))} UTC")
+               f"{time.strftime('%H:%M:%S', time.gmtime(now))} UTC")
     return view
 
 

@@ -13,7 +13,6 @@ from analytics.core.periods import (
     TimeRange,
     make_range,
     preset_range,
-    utcnow,
 )
 
 CUSTOM = "custom"
@@ -47,7 +46,7 @@ def _parse_day(raw: str | None, fallback: datetime) -> datetime:
         return fallback
 
 
-def time_range_picker(key: str = "range") -> TimeRange:
+def time_range_picker(key: str = "range", *, now: datetime) -> TimeRange:
     """Sidebar picker bound to ``?range=`` (and ``?from=&to=`` for custom ranges)."""
     qp = st.query_params
     options = [*PRESETS, CUSTOM]
@@ -60,8 +59,7 @@ def time_range_picker(key: str = "range") -> TimeRange:
         for k in ("from", "to"):
             if k in qp:
                 del qp[k]
-        return preset_range(choice)
-    now = utcnow()
+        return preset_range(choice, now)
     start = _parse_day(qp.get("from"), now - timedelta(days=1))
     end = _parse_day(qp.get("to"), now)
     picked = st.sidebar.date_input("Dates (UTC)", (start.date(), end.date()),
@@ -85,6 +83,6 @@ def time_range_picker(key: str = "range") -> TimeRange:
         tr = make_range(s, e, now=now, label=CUSTOM)
     except PeriodError as exc:
         st.sidebar.error(f"{exc}. Showing the last {DEFAULT_PRESET} instead.")
-        return preset_range(DEFAULT_PRESET)
+        return preset_range(DEFAULT_PRESET, now)
     qp["from"], qp["to"] = s.isoformat(timespec="minutes"), e.isoformat(timespec="minutes")
     return tr
