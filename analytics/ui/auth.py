@@ -201,8 +201,16 @@ def _sign_out(cfg: AuthConfig) -> None:
 
 
 def _cookie_sign_in(cfg: AuthConfig, authenticator: stauth.Authenticate) -> None:
-    """Re-login from the signed cookie (a reload or a new tab), before st.navigation."""
+    """Re-login from the signed cookie (a reload or a new tab), before st.navigation.
+
+    Only a cookie that is there and is text goes to the library's JWT decoder: anything else
+    (no cookie, or a test client's stand-in object) cannot be a token, and the decoder would
+    print its complaint on stdout for every signed-out run.
+    """
     state = st.session_state
+    token = st.context.cookies.get(cfg.cookie.name)
+    if not isinstance(token, str) or not token:
+        return
     try:
         authenticator.login(location="unrendered")
     except LoginError as exc:  # a cookie for a user who was removed since
