@@ -2,21 +2,30 @@
 
 import streamlit as st
 
+from analytics.core.fmt import span_text
 from analytics.overview.service import overview
 from analytics.ui.alarm_widgets import firing_caption
 from analytics.ui.context import app_picker, runtime, visible_apps
 from analytics.ui.frame import freshness
 from analytics.ui.tiles import tile_row
-from analytics.ui.timerange import describe, time_range_picker
+from analytics.ui.timerange import describe, span, time_range_picker
+from analytics.ui.zone import current_zone
 
 rt = runtime()
 apps = app_picker(visible_apps(rt))
-tr = time_range_picker(now=rt.now())
+tz = current_zone()
+tr = time_range_picker(now=rt.now(), tz=tz)
 
 st.title("Overview")
-st.caption(describe(tr))
+st.caption(describe(tr, tz))
 result = overview(rt, apps=apps, tr=tr)
 freshness(result)
+if any(t.value is not None and t.previous is None for ov in result.apps for t in ov.tiles):
+    prev = tr.previous()
+    kept = (f": the local store keeps {rt.settings.history_days} days of history"
+            if rt.sources.backend == "local" else "")
+    st.caption(f":material/info: No change is shown where the previous {span(tr.seconds)} "
+               f"({span_text(prev.start, prev.end, tz)}) hold no data{kept}.")
 for ov in result.apps:
     st.subheader(ov.app.display_name)
     firing_caption(result.firing.get(ov.app.id))

@@ -5,11 +5,13 @@ import streamlit as st
 
 from analytics.ui.context import app_picker, runtime, visible_apps
 from analytics.ui.realtime import ingest_caption, refresh_picker, render_live, stat_picker
+from analytics.ui.zone import current_zone
 
 rt = runtime()
 [app] = app_picker(visible_apps(rt), allow_all=False)
 every = refresh_picker()
 stat = stat_picker()
+tz = current_zone()  # read once: the fragment's reruns draw in the same zone
 
 st.title(f"Realtime · {app.display_name}")
 refresh = "refresh off" if every is None else f"refresh every {every:g} s"
@@ -19,7 +21,7 @@ st.caption("Last 15 minutes including the current minute · service metrics per 
 
 @st.fragment(run_every=every)
 def live() -> None:
-    render_live(rt, app.id, stat=stat)
+    render_live(rt, app.id, stat=stat, tz=tz)
 
 
 live()

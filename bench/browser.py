@@ -25,7 +25,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,18 @@ PAGES = [("Overview", "Overview", ""), ("Performance", "Performance", "performan
          ("Realtime", "Realtime", "realtime"), ("Alarms", "Alarms", "alarms"),
          ("Costs", "Costs", "costs")]
 
+#: Notes when the page last heard from the server, to split a wait into server and browser time.
+WS_HOOK_JS = """(() => {
+  const Native = window.WebSocket;
+  function Hooked(...args) {
+    const ws = new Native(...args);
+    ws.addEventListener('message', () => { window.__wsLast = performance.now(); });
+    return ws;
+  }
+  Hooked.prototype = Native.prototype;
+  for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Hooked[k] = Native[k];
+  window.WebSocket = Hooked;
+})();"""
 #: Counts the script runs the page starts (``window.__runs``), so a wait can insist on a new one.
 RUNS_JS = """() => {
   if (window.__runs !== undefined) return;
@@ -150,7 +162,8 @@ class Browser:
     ws_bytes: int = 0
     html_bytes: int = 0
     shots: Path | None = None
-    timings: dict[str, list[float]] = field(default_factory=dict)
+    #: (seconds until the last websocket message, seconds until visible) of the last wait
+    split: tuple[float, float] = (0.0, 0.0)
 
     def _count_ws(self, ws: Any) -> None:
         def add(payload: bytes | str) -> None:
@@ -171,6 +184,16 @@ class Browser:
         self.page.wait_for_function(READY_JS, arg=[title, runs], timeout=TIMEOUT_MS,
                                     polling=20)
 
+    def mark(self) -> None:
+        self.page.evaluate("() => { window.__t0 = performance.now(); }")
+
+    def measured(self) -> float:
+        """Seconds since :meth:`mark`; keeps the server/browser split in :attr:`split`."""
+        last, total = self.page.evaluate(
+            "() => [(window.__wsLast || 0) - window.__t0, performance.now() - window.__t0]")
+        self.split = (max(0.0, last) / 1000, total / 1000)
+        return float(total) / 1000
+
     def sign_in(self, path: str = "") -> float:
         """Open ``/path``, sign in; seconds from the Login click to the page's content."""
         self.page.goto(f"{self.server.url}/{path}")
@@ -181,19 +204,19 @@ class Browser:
         self.page.get_by_role("textbox", name="Password").fill(self.server.password)
         title = next(t for _, t, p in PAGES if p == path)
         n = self.runs()
-        t0 = time.perf_counter()
+        self.mark()
         self.page.get_by_role("button", name="Login").click()
         self.wait_ready(title, n)
-        return time.perf_counter() - t0
+        return self.measured()
 
     def switch(self, label: str, title: str) -> tuple[float, int]:
         """Click ``label`` in the sidebar; (seconds until content visible, websocket bytes)."""
         self.wait_ready(self.current_title())
         n, b0 = self.runs(), self.ws_bytes
-        t0 = time.perf_counter()
+        self.mark()
         self.page.get_by_test_id("stSidebarNav").get_by_role("link", name=label).click()
         self.wait_ready(title, n)
-        return time.perf_counter() - t0, self.ws_bytes - b0
+        return self.measured(), self.ws_bytes - b0
 
     def current_title(self) -> str:
         return str(self.page.locator('[data-testid="stMain"] h1').first.text_content() or "")
@@ -205,10 +228,10 @@ class Browser:
             has_text="Time range")
         box.click()
         n = self.runs()
-        t0 = time.perf_counter()
+        self.mark()
         self.page.get_by_role("option", name=label, exact=True).click()
         self.wait_ready(title, n)
-        return time.perf_counter() - t0
+        return self.measured()
 
     def shot(self, name: str) -> None:
         """A screenshot of the whole page (the main area scrolls, so the window is grown)."""
@@ -233,6 +256,7 @@ def browser_tab(server: Server, shots: Path | None = None,
         try:
             ctx = b.new_context(viewport={"width": 1400, "height": 1000},
                                 timezone_id=timezone)
+            ctx.add_init_script(WS_HOOK_JS)
             page = ctx.new_page()
             tab = Browser(page, server, shots=shots)
             page.on("websocket", tab._count_ws)
@@ -249,15 +273,19 @@ def _ms(values: list[float]) -> str:
 def page_figures(tab: Browser, rounds: int) -> None:
     """Warm sidebar switches and range changes on every page; bytes per view."""
     times: dict[str, list[float]] = {t: [] for _, t, _ in PAGES}
+    server: dict[str, list[float]] = {t: [] for _, t, _ in PAGES}
     sizes: dict[str, list[int]] = {t: [] for _, t, _ in PAGES}
     for _ in range(rounds + 1):  # the first round warms caches and the browser
         for label, title, _ in PAGES:
             s, n = tab.switch(label, title)
             times[title].append(s)
+            server[title].append(tab.split[0])
             sizes[title].append(n)
     for label, title, _ in PAGES:
         kb = statistics.median(sizes[title][1:]) / 1024
-        print(f"  {label:<12} switch {_ms(times[title][1:])} · websocket {kb:7.1f} kB per view")
+        last = statistics.median(server[title][1:]) * 1000
+        print(f"  {label:<12} switch {_ms(times[title][1:])} · last server message at "
+              f"{last:4.0f} ms · websocket {kb:6.1f} kB per view")
     for label, title, path in PAGES:
         tab.switch(label, title)
         tab.shot(f"page-{path or 'overview'}")
@@ -322,8 +350,9 @@ def main(argv: list[str] | None = None) -> None:
         args.shots.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench-browser-"))
     try:
-        print("== browser: warm page views (2 apps x 14 days, simulator live, signed in) ==")
-        server = start_server(tmp / "data-2")
+        print("== browser: warm page views (2 apps x 14 days, simulator live, signed in; "
+              "Performance: JobSeek, the busiest app, every section open) ==")
+        server = start_server(tmp / "data-2", catalog=bench_catalog(2, tmp, first="jobseek"))
         try:
             with browser_tab(server, args.shots) as tab:
                 t = tab.sign_in()

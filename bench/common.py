@@ -57,15 +57,16 @@ def moto_runtime() -> Iterator[Runtime]:
         yield build_runtime(settings, cache=cache, catalog=catalog)
 
 
-def bench_catalog(n_apps: int, directory: str | Path) -> Path:
+def bench_catalog(n_apps: int, directory: str | Path, *, first: str | None = None) -> Path:
     """An ``apps.toml`` of ``n_apps`` apps: copies of the shipped apps, every id and resource
-    name suffixed, so each copy is its own set of series (what a bigger team's catalog is)."""
+    name suffixed, so each copy is its own set of series (what a bigger team's catalog is);
+    ``first`` puts that shipped app first (the one a page picks by default)."""
     import json
     import tomllib
 
     base = tomllib.loads((ROOT / "apps.toml").read_text())["apps"]
     lines: list[str] = []
-    ids = list(base)
+    ids = sorted(base, key=lambda a: a != first)
     for i in range(n_apps):
         src_id = ids[i % len(ids)]
         src = base[src_id]
@@ -100,6 +101,6 @@ def bench_catalog(n_apps: int, directory: str | Path) -> Path:
                 lines.append(f"[[apps.{app_id}.alarms.rules]]")
                 lines += [f"{k} = {json.dumps(v)}" for k, v in rule.items()]
         lines.append("")
-    path = Path(directory) / f"apps-{n_apps}.toml"
+    path = Path(directory) / f"apps-{n_apps}{'-' + first if first else ''}.toml"
     path.write_text("\n".join(lines))
     return path

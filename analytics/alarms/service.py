@@ -28,6 +28,8 @@ AlarmsRuntime = RuntimeOf[HasAlarms]
 
 #: Periods of metric drawn before and after a transition.
 WINDOW_BEFORE, WINDOW_AFTER = 24, 12
+#: Above this many periods a range's metric is drawn as the worst value per wider bucket.
+MAX_DRAWN_POINTS = 1500
 
 
 def config_for(rt: AlarmsRuntime, app: App) -> AlarmConfig:
@@ -141,14 +143,61 @@ def state_segments(info: AlarmInfo, transitions: Sequence[Transition], *, start:
 
 @dataclass(frozen=True)
 class MetricWindow:
-    """An alarm's datapoints around a moment (usually its transition), with the threshold."""
+    """An alarm's datapoints over ``[start, end)`` with the threshold; ``moment`` marks one
+    instant (a transition) when the window was cut around it."""
 
     info: AlarmInfo
     series: pd.Series = field(compare=False)
     start: datetime
     end: datetime
-    moment: datetime
+    moment: datetime | None
     note: str = ""
+    #: Seconds per drawn point: the alarm's period, or wider buckets over long ranges.
+    bucket: int = 0
+
+
+def _no_metric(info: AlarmInfo) -> str:
+    return ("a composite alarm has no metric of its own; see the alarms in its rule"
+            if info.kind == "composite" else "this alarm has no plain threshold to draw")
+
+
+def worst_per_bucket(series: pd.Series, *, period: int, symbol: str, start: datetime,
+                     max_points: int = MAX_DRAWN_POINTS) -> tuple[pd.Series, int]:
+    """At most ``max_points`` points: the value nearest to breaching in each wider bucket
+    (max for ``>``/``>=`` thresholds, min for ``<``/``<=``), so no breach disappears."""
+    n = len(series)
+    if n <= max_points:
+        return series, period
+    width = period * -(-n // max_points)
+    epoch = pd.DatetimeIndex(series.index).as_unit("s").asi8  # epoch seconds (UTC index)
+    keys = (epoch - int(as_utc(start).timestamp())) // width
+    grouped = series.groupby(keys)
+    worst = grouped.max() if ">" in symbol else grouped.min()
+    worst.index = pd.DatetimeIndex(
+        [pd.Timestamp(start) + pd.Timedelta(seconds=float(k) * width) for k in worst.index])
+    return worst, width
+
+
+def alarm_metric_range(rt: AlarmsRuntime, app_id: str, alarm_name: str, *, start: datetime,
+                       end: datetime) -> Cached[MetricWindow]:
+    """The alarm's metric over ``[start, end)`` (the page's range), at the alarm's period, or
+    as the worst value per wider bucket when that would be more than ``MAX_DRAWN_POINTS``."""
+    info = find_alarm(rt, app_id, alarm_name)
+    if info.evaluation is None or info.spec is None:
+        empty = pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
+        return Cached(MetricWindow(info, empty, start, end, None, _no_metric(info)), rt.clock())
+    ev = info.evaluation
+    s, e = align_down(as_utc(start), ev.period), align_up(as_utc(end), ev.period)
+
+    def load() -> MetricWindow:
+        raw = rt.sources.alarms.alarm_metric(info, start=s, end=e)
+        drawn, width = worst_per_bucket(raw, period=ev.period, symbol=ev.symbol, start=s)
+        note = ("" if width == ev.period else
+                f"worst value per {width // 60}-minute bucket ({len(raw):,} periods in range)")
+        return MetricWindow(info, drawn, s, e, None, note, width)
+
+    key = ("alarm_metric_range", app_id, alarm_name, int(s.timestamp()), int(e.timestamp()))
+    return rt.cache.get("metrics", key, load)
 
 
 def alarm_metric_window(rt: AlarmsRuntime, app_id: str, alarm_name: str, *,
@@ -159,9 +208,8 @@ def alarm_metric_window(rt: AlarmsRuntime, app_id: str, alarm_name: str, *,
     moment = as_utc(around or info.since)
     if info.evaluation is None or info.spec is None:
         empty = pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
-        note = ("a composite alarm has no metric of its own; see the alarms in its rule"
-                if info.kind == "composite" else "this alarm has no plain threshold to draw")
-        return Cached(MetricWindow(info, empty, moment, moment, moment, note), rt.clock())
+        return Cached(MetricWindow(info, empty, moment, moment, moment, _no_metric(info)),
+                      rt.clock())
     p = info.evaluation.period
     step = timedelta(seconds=p)
     start = align_down(moment - WINDOW_BEFORE * step, p)
@@ -170,4 +218,5 @@ def alarm_metric_window(rt: AlarmsRuntime, app_id: str, alarm_name: str, *,
         end = start + step
     key = ("alarm_metric", app_id, alarm_name, int(start.timestamp()), int(end.timestamp()))
     return rt.cache.get("metrics", key, lambda: MetricWindow(
-        info, rt.sources.alarms.alarm_metric(info, start=start, end=end), start, end, moment))
+        info, rt.sources.alarms.alarm_metric(info, start=start, end=end), start, end, moment,
+        bucket=p))

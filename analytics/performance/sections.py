@@ -106,7 +106,7 @@ class Section:
         """The expander label: service, how many resources, and a flag if one needs a look."""
         if not self.resources:
             return f"{self.title} · not configured"
-        flag = " · ⚠ " + ", ".join(r.name for r in self.resources if r.alert) \
+        flag = " · :material/warning: " + ", ".join(r.name for r in self.resources if r.alert) \
             if any(r.alert for r in self.resources) else ""
         return f"{self.title} · {len(self.resources)}{flag}"
 

@@ -8,6 +8,7 @@ refresh fails.
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
 from typing import Protocol
 
 from analytics.core import access
@@ -65,8 +66,8 @@ def resolve_app(rt: PerformanceRuntime, app: App) -> tuple[App, DiscoveryNote | 
             DiscoveryNote(found.tag, found.count, found.fetched_at, found.stale, found.error))
 
 
-def performance(rt: PerformanceRuntime, app: App, *, tr: TimeRange, compare: bool = False
-                ) -> PerfPage:
+def performance(rt: PerformanceRuntime, app: App, *, tr: TimeRange, compare: bool = False,
+                tz: tzinfo = UTC) -> PerfPage:
     """The Performance page of ``app`` over ``tr``: one metrics fetch, one section per service.
 
     Raises :class:`analytics.core.access.AccessDenied` for an app the user may not see, and
@@ -78,7 +79,7 @@ def performance(rt: PerformanceRuntime, app: App, *, tr: TimeRange, compare: boo
     window = fetch_window(tr, compare)
     cached = fetch_metrics(rt, queries, start=window.start, end=window.end)
     sections = build_sections(shown, tr, cached.value, compare=compare,
-                              discovered=note is not None)
+                              discovered=note is not None, tz=tz)
     return PerfPage(shown, tr, compare, sections, len(queries), cached.fetched_at, cached.stale,
                     cached.error, note)
 

@@ -7,6 +7,7 @@ from — built only when clicked.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, tzinfo
 from typing import Any
 
 import pandas as pd
@@ -17,6 +18,7 @@ from analytics.core.fmt import clock
 from analytics.figures.performance import bar_figure, figure
 from analytics.performance.page import DiscoveryNote
 from analytics.performance.sections import Chart, Section
+from analytics.ui import tables
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -32,13 +34,14 @@ def download(frame_of: Callable[[], pd.DataFrame], key: str, *, file_name: str,
                        type="tertiary")
 
 
-def show_chart(chart: Chart, file_stem: str = "") -> None:
-    """The chart's figure, then a CSV download of exactly the data drawn."""
+def show_chart(chart: Chart, file_stem: str = "", *, tz: tzinfo = UTC) -> None:
+    """The chart's figure (times in ``tz``), then a CSV download of exactly the data drawn."""
     if chart.empty:
         st.caption(f"No datapoints for **{chart.title}** in this range — check that the name "
                    "in apps.toml matches the CloudWatch dimension.")
         return
-    st.plotly_chart(figure(chart), key=f"fig_{chart.key}", config={"displaylogo": False})
+    st.plotly_chart(figure(chart, tz=tz), key=f"fig_{chart.key}",
+                    config={"displaylogo": False})
     download(chart.frame, chart.key, file_name=f"{file_stem or chart.key}.csv")
 
 
@@ -79,7 +82,7 @@ def remember_open(keys: Sequence[str], param: str = "open") -> None:
 
 # --- Performance page blocks ----------------------------------------------------------------
 
-def show_discovery(app: App, d: DiscoveryNote) -> None:
+def show_discovery(app: App, d: DiscoveryNote, tz: tzinfo = UTC) -> None:
     """Say that the resources shown were discovered by tag (or why none are shown)."""
     if d.error and not d.fetched_at:
         st.warning(f"apps.toml lists no resources for {app.display_name}, and discovering them "
@@ -90,32 +93,32 @@ def show_discovery(app: App, d: DiscoveryNote) -> None:
                    "tag them.")
     else:
         st.info(f"apps.toml lists no resources for {app.display_name}: the {d.count} resources "
-                f"below were discovered by the tag `{d.tag}` (as of {clock(d.fetched_at)}"
+                f"below were discovered by the tag `{d.tag}` (as of {clock(d.fetched_at, tz)}"
                 f"{', stale' if d.stale else ''}). List them under `[apps.{app.id}.resources]` "
-                "to pin them.", icon="🔎")
+                "to pin them.", icon=":material/travel_explore:")
 
 
-def show_section_body(sec: Section) -> None:
+def show_section_body(sec: Section, *, tz: tzinfo = UTC) -> None:
     """A section's note and, per resource, its name, one-line summary and chart."""
     if sec.note:  # the section explains its emptiness once (e.g. S3's daily metrics)
         st.caption(sec.note)
     for res in sec.resources:
         if sec.note and res.chart.empty:
             continue
-        flag = "⚠️ " if res.alert else ""
+        flag = ":orange[:material/warning:] " if res.alert else ""
         st.markdown(f"##### {flag}{res.name}")
         st.caption(res.summary)
-        show_chart(res.chart)
+        show_chart(res.chart, tz=tz)
 
 
 COLD_START_CONFIG = {
-    "function": st.column_config.TextColumn("Function"),
-    "invocations": st.column_config.NumberColumn("Invocations", format="%d"),
-    "cold_starts": st.column_config.NumberColumn("Cold starts", format="%d"),
-    "share_pct": st.column_config.NumberColumn("Share of invocations", format="%.2f %%"),
-    "init_p50_ms": st.column_config.NumberColumn("Init p50", format="%.0f ms"),
-    "init_p95_ms": st.column_config.NumberColumn("Init p95", format="%.0f ms"),
-    "note": st.column_config.TextColumn("Note"),
+    "function": tables.text("Function"),
+    "invocations": tables.count("Invocations"),
+    "cold_starts": tables.count("Cold starts"),
+    "share_pct": tables.percent("Share of invocations", decimals=2),
+    "init_p50_ms": tables.ms("Init p50"),
+    "init_p95_ms": tables.ms("Init p95"),
+    "note": tables.text("Note"),
 }
 
 
@@ -133,5 +136,5 @@ def show_cold_starts(table: pd.DataFrame, key: str, source: str) -> None:
     else:
         st.caption("No cold starts in this range.")
     shown = table if table["note"].astype(bool).any() else table.drop(columns="note")
-    st.dataframe(shown, hide_index=True, column_config=COLD_START_CONFIG)
+    tables.show_table(shown, COLD_START_CONFIG)
     download(lambda: table, key, file_name=f"{key}.csv", label="CSV of cold starts")

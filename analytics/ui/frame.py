@@ -22,6 +22,7 @@ from analytics.core.cache import UpstreamError
 from analytics.core.fmt import age, clock
 from analytics.core.periods import PeriodError
 from analytics.sources import Runtime, get_runtime
+from analytics.ui.zone import current_zone
 
 
 class Fresh(Protocol):
@@ -90,11 +91,11 @@ def freshness(result: Fresh) -> None:
 
 def _draw_freshness(result: Fresh, now: float) -> None:
     if result.stale:
-        st.warning(f"Showing cached data as of {clock(result.fetched_at)} "
+        st.warning(f"Showing cached data as of {clock(result.fetched_at, current_zone())} "
                    f"({age(now - result.fetched_at)} old): the latest refresh failed — "
-                   f"{result.error}", icon="⚠️")
+                   f"{result.error}", icon=":material/warning:")
     else:
-        st.caption(f"Data as of {clock(result.fetched_at)}")
+        st.caption(f"Data as of {clock(result.fetched_at, current_zone())}")
 
 
 def show_upstream_error(exc: UpstreamError) -> None:
@@ -107,7 +108,7 @@ def footer(rt: Runtime, *, as_of: float | None = None) -> None:
     calls = sum(snap["aws_calls"].values())
     st.divider()
     if as_of is not None:
-        st.caption(f"Data as of {clock(as_of)}")
+        st.caption(f"Data as of {clock(as_of, current_zone())}")
     st.caption(
         f"Backend: **{rt.sources.description}** · cache hits {snap['hits']}, misses "
         f"{snap['misses']}, stale serves {snap['stale']} · AWS API calls this process: {calls}"

@@ -8,18 +8,19 @@ shared cache with the 2-second ``realtime`` TTL.
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime, tzinfo
 
 import streamlit as st
 
 from analytics.core.cache import UpstreamError
 from analytics.core.clock import utc
-from analytics.core.fmt import age
+from analytics.core.fmt import age, when, zone_name
 from analytics.figures.realtime import panel_figure
 from analytics.metrics.queries import BASIC_STATS
 from analytics.realtime.service import Panel, RealtimeView, realtime_view
 from analytics.sources import Runtime
 from analytics.ui.frame import freshness, show_upstream_error
+from analytics.ui.timerange import url_note
 
 EVERY_PARAM = "every"
 #: Refresh choices (URL value -> seconds; None = no automatic refresh).
@@ -32,15 +33,23 @@ _LABELS = {"off": "Off", "2s": "2 s", "5s": "5 s", "10s": "10 s", "30s": "30 s"}
 
 
 def refresh_picker(*, key: str = "rt_every") -> float | None:
-    """Sidebar choice of the refresh interval, kept in ``?every=``; returns seconds or None."""
+    """Sidebar choice of the refresh interval, kept in ``?every=``; returns seconds or None.
+
+    A value it cannot honour (``?every=1s``) is replaced by the default with a note that stays
+    until the viewer picks an interval.
+    """
     wanted = st.query_params.get(EVERY_PARAM, DEFAULT_EVERY)
     options = list(REFRESH_OPTIONS)
+    bad = None
     if wanted not in REFRESH_OPTIONS:
-        st.sidebar.warning(f"?{EVERY_PARAM}={wanted[:20]} is not one of {', '.join(options)}; "
-                           f"refreshing every {_LABELS[DEFAULT_EVERY]}.")
+        bad = (f"?{EVERY_PARAM}={wanted[:20]} is not one of {', '.join(options)}; "
+               f"refreshing every {_LABELS[DEFAULT_EVERY]}.")
         wanted = DEFAULT_EVERY
+    note = f"{key}_note"
     choice = st.sidebar.selectbox("Refresh every", options, index=options.index(wanted),
-                                  key=key, format_func=_LABELS.__getitem__)
+                                  key=key, format_func=_LABELS.__getitem__,
+                                  on_change=lambda: st.session_state.pop(note, None))
+    url_note(note, bad)
     st.query_params[EVERY_PARAM] = choice
     return REFRESH_OPTIONS[choice]
 
@@ -53,7 +62,8 @@ def stat_picker(*, key: str = "rt_stat") -> str | None:
     return None if choice == AUTO else choice
 
 
-def _draw_panels(panels: list[Panel], view: RealtimeView, *, per_row: int) -> None:
+def _draw_panels(panels: list[Panel], view: RealtimeView, *, per_row: int,
+                 tz: tzinfo) -> None:
     for row in range(0, len(panels), per_row):
         cols = st.columns(per_row)
         for col, panel in zip(cols, panels[row:row + per_row], strict=False):
@@ -61,7 +71,7 @@ def _draw_panels(panels: list[Panel], view: RealtimeView, *, per_row: int) -> No
                 if panel.empty:
                     st.caption(f"**{panel.title}** — no datapoint in the last 15 minutes")
                 else:
-                    st.plotly_chart(panel_figure(panel, view), key=f"rt_{panel.key}",
+                    st.plotly_chart(panel_figure(panel, view, tz=tz), key=f"rt_{panel.key}",
                                     config={"displayModeBar": False})
 
 
@@ -85,10 +95,11 @@ def freshness_row(view: RealtimeView, *, now: float) -> None:
 
 
 def render_live(rt: Runtime, app_id: str, *, stat: str | None = None,
-                now: float | None = None) -> RealtimeView | None:
+                now: float | None = None, tz: tzinfo = UTC) -> RealtimeView | None:
     """Draw one refresh of the Realtime panel (the fragment's body); returns what it drew.
 
-    One ``now`` (the runtime's clock unless given) for the window, the ages and the caption.
+    One ``now`` (the runtime's clock unless given) for the window, the ages and the caption;
+    times shown in ``tz``.
     """
     now = rt.clock() if now is None else now
     try:
@@ -98,15 +109,16 @@ def render_live(rt: Runtime, app_id: str, *, stat: str | None = None,
         return None
     freshness_row(view, now=now)
     st.subheader("Service metrics")
-    _draw_panels(view.service, view, per_row=2)
+    _draw_panels(view.service, view, per_row=2, tz=tz)
     st.subheader("Custom metrics")
     if not view.custom:
         st.info(f"{view.app.display_name} has not sent any custom metric yet. See "
                 "docs/realtime.md for how an app records one.")
-    _draw_panels(view.custom, view, per_row=2)
+    _draw_panels(view.custom, view, per_row=2, tz=tz)
     freshness(view)
-    st.caption(f"Window {view.start:%H:%M} → {view.end:%H:%M} UTC · drawn at "
-               f"{time.strftime('%H:%M:%S', time.gmtime(now))} UTC")
+    drawn = datetime.fromtimestamp(now, UTC)
+    st.caption(f"Window {when(view.start, tz, '%H:%M')} → {when(view.end, tz, '%H:%M')} · "
+               f"drawn at {when(drawn, tz, '%H:%M:%S')} {zone_name(tz)}")
     return view
 
 

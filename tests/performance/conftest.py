@@ -146,7 +146,9 @@ def spec_points(element: Any) -> pd.DataFrame:
     rows = []
     for trace in spec["data"]:
         xs, ys = _decode(trace.get("x", [])), _decode(trace.get("y", []))
-        rows += [(trace.get("name"), pd.Timestamp(x, tz="UTC"), float(y))
+        # x is drawn as milliseconds of the shown zone's wall clock (UTC under AppTest)
+        rows += [(trace.get("name"), pd.Timestamp(x, unit="ms", tz="UTC")
+                  if isinstance(x, (int, float)) else pd.Timestamp(x, tz="UTC"), float(y))
                  for x, y in zip(xs, ys, strict=True)]
     return pd.DataFrame(rows, columns=["name", "timestamp", "value"])
 
