@@ -70,7 +70,8 @@ def local_sources(*, store: LocalStore, clock: Clock = system_clock) -> Sources:
     metrics = LocalMetrics(store=store)
     return Sources(
         backend="local", description=f"local (embedded DuckDB at {store.path})",
-        metrics=metrics, alarms=LocalAlarms(metrics=metrics, clock=datetime_clock(clock)),
+        metrics=metrics,
+        alarms=LocalAlarms(metrics=metrics, clock=datetime_clock(clock), store=store),
         costs=LocalCosts(store=store), custom=LocalCustom(store=store, clock=clock),
         performance=LocalPerformance(metrics=metrics),
     )

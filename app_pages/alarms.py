@@ -23,6 +23,9 @@ tr = time_range_picker(now=now, tz=tz)
 st.title("Alarms")
 states = alarms.alarm_states(rt, apps)
 freshness(states)
+if alarms.history_pending(rt):
+    st.info(f"Alarms: {aw.PENDING} Apps not listed yet appear on the next refresh.",
+            icon=":material/hourglass_top:")
 aw.state_summary(states.value)
 if not states.value:
     st.info("No alarm is defined for the selected application(s).")

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from analytics.alarms.service import history_pending
 from analytics.core.fmt import span_text
 from analytics.overview.service import overview
 from analytics.ui.alarm_widgets import firing_caption
@@ -26,7 +27,8 @@ if any(t.value is not None and t.previous is None for ov in result.apps for t in
             if rt.sources.backend == "local" else "")
     st.caption(f":material/info: No change is shown where the previous {span(tr.seconds)} "
                f"({span_text(prev.start, prev.end, tz)}) hold no data{kept}.")
+pending = history_pending(rt)
 for ov in result.apps:
     st.subheader(ov.app.display_name)
-    firing_caption(result.firing.get(ov.app.id))
+    firing_caption(result.firing.get(ov.app.id), pending=pending)
     tile_row(ov)

@@ -57,5 +57,5 @@ for sec in page.sections:
             else:
                 freshness(cs)
                 charts.show_cold_starts(cs.table, f"{app.id}-coldstarts", cs.source)
-        charts.show_section_body(sec, tz=tz)
+        charts.show_section_body(sec, tz=tz, token=page.token)
 charts.remember_open(opened)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from analytics.alarms.config import AlarmConfig, parse_alarms
 from analytics.alarms.rules import ALARM, AlarmInfo, Transition, sort_key
-from analytics.alarms.source import HasAlarms
+from analytics.alarms.source import AlarmHistoryPending, HasAlarms
 from analytics.core import access
 from analytics.core.cache import Cached, UpstreamError
 from analytics.core.catalog import App
@@ -62,17 +62,24 @@ def alarm_states(rt: AlarmsRuntime, apps: Sequence[App]) -> Cached[list[AlarmInf
         try:
             c = _app_alarms(rt, app)
         except UpstreamError as exc:
-            errors.append(f"{app.id}: {exc}")
+            if not isinstance(exc.__cause__, AlarmHistoryPending):  # pending is not a failure
+                errors.append(f"{app.id}: {exc}")
             continue
         infos += c.value
         fetched.append(c.fetched_at)
         stale |= c.stale
         if c.error:
             errors.append(f"{app.id}: {c.error}")
-    if apps and not fetched:
+    if apps and not fetched and errors:
         raise UpstreamError("; ".join(errors))
     return Cached(sorted(infos, key=sort_key), min(fetched, default=0.0),
                   stale or bool(errors), "; ".join(errors) or None)
+
+
+def history_pending(rt: AlarmsRuntime) -> bool:
+    """Whether some apps' alarm history is still being evaluated (a first local start): their
+    alarms are left out until it is done, not reported as failures."""
+    return rt.sources.alarms.history_pending
 
 
 def firing_counts(rt: AlarmsRuntime, apps: Sequence[App]) -> dict[str, int]:

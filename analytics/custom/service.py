@@ -24,7 +24,6 @@ from analytics.core.periods import as_utc
 from analytics.core.runtime import RuntimeOf
 from analytics.custom.keys import (
     FUTURE_MS,
-    LIST_TTL_S,
     MAX_BUCKETS,
     METRIC_NAME_RE,
     SUMMED_UNITS,
@@ -42,10 +41,13 @@ def _ms(ts: datetime) -> int:
 
 
 def list_custom_metrics(rt: CustomRuntime, app_id: str) -> list[str]:
-    """Names of ``app_id``'s custom metrics (cached 5 minutes; stale on a failed refresh)."""
+    """Names of ``app_id``'s custom metrics, cached as long as the source says a listing stays
+    true (2 s locally, so a new name reaches Realtime at once; 5 minutes on aws); stale on a
+    failed refresh."""
     app = access.visible_app(rt.catalog, app_id)
+    source = rt.sources.custom
     return list(rt.cache.get("discovery", ("custom_metric_names", app_id),
-                             lambda: rt.sources.custom.metric_names(app), ttl=LIST_TTL_S).value)
+                             lambda: source.metric_names(app), ttl=source.listing_ttl_s).value)
 
 
 def custom_metric_series(rt: CustomRuntime, app_id: str, metric_name: str, *, start: datetime,
@@ -56,7 +58,7 @@ def custom_metric_series(rt: CustomRuntime, app_id: str, metric_name: str, *, st
 
     One series per dimension set (``resource`` = canonical dimensions) unless ``dims`` picks
     one (exact match, as a CloudWatch metric is its name plus its full dimension set; ``{}`` is
-    the dimensionless series). ``kind="realtime"`` uses the Realtime page's 2-second TTL.
+    the dimensionless series). ``kind="live"`` uses the Realtime page's 1-second TTL.
     Cached by (app, metric, range, period, stat, dims): pass aligned ``start``/``end``.
     """
     access.visible_app(rt.catalog, app_id)
@@ -125,7 +127,7 @@ def summarize_recent(app_id: str, since_ms: int, recent: pd.DataFrame) -> Latest
 
 
 def latest_points(rt: CustomRuntime, app_id: str, *, since: datetime,
-                  kind: str = "realtime") -> Cached[LatestPoints]:
+                  kind: str = "live") -> Cached[LatestPoints]:
     """Last datapoint time and ingest lag p50/p95 of ``app_id``'s custom metrics since ``since``.
 
     Cached by (app, since) with the Realtime TTL: pass an aligned ``since`` so viewers share it.

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from analytics.alarms.rules import ALARM, INSUFFICIENT_DATA, OK, AlarmInfo, Transition
 from analytics.alarms.service import MetricWindow, Segment
 from analytics.core.fmt import local, zone_name
+from analytics.figures.theme import TEMPLATE
 
 COLORS = {ALARM: "#d62728", INSUFFICIENT_DATA: "#9e9e9e", OK: "#2ca02c", "unknown": "#e5e5e5"}
 
@@ -53,7 +54,7 @@ def metric_figure(window: MetricWindow, transitions: Sequence[Transition] = (), 
     elif window.moment is not None:
         fig.add_vline(x=_x(window.moment, tz), line_dash="dot", line_color="#555")
     bucket = window.bucket or ev.period
-    fig.update_layout(height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    fig.update_layout(template=TEMPLATE, height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       yaxis_title=info.unit or None, showlegend=False,
                       xaxis={"type": "date", "title": zone_name(tz),
                              "range": [_x(window.start, tz), _x(window.end, tz)]},
@@ -77,6 +78,7 @@ def timeline_figure(info: AlarmInfo, segments: Sequence[Segment],
     _marks(fig, transitions, tz)
     x_range = ([_x(start, tz), _x(end, tz)] if start is not None and end is not None
                else None)
-    fig.update_layout(height=140, barmode="stack", margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    fig.update_layout(template=TEMPLATE, height=140, barmode="stack",
+                      margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       xaxis={"type": "date", "range": x_range}, yaxis={"showticklabels": False})
     return fig

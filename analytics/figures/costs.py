@@ -10,10 +10,13 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from analytics.figures.theme import TEMPLATE
+
 BUDGET_COLOR = "#d62728"
 TARGET_COLOR = "#d62728"
 FORECAST_COLOR = "#1f77b4"
-_LAYOUT: dict[str, Any] = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 380,
+_LAYOUT: dict[str, Any] = {"template": TEMPLATE,
+                           "margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "height": 380,
                            "legend": {"orientation": "h", "yanchor": "top", "y": -0.12}}
 #: Daily bars: one-line ticks (the range's year is in the page's caption).
 _DAY_AXIS: dict[str, Any] = {"type": "date", "tickformat": "%b %-d"}
@@ -37,9 +40,8 @@ def spike_cap(totals: pd.Series) -> float | None:
 
 
 def _fig(title: str) -> go.Figure:
-    fig = go.Figure()
-    fig.update_layout(title=title, **_LAYOUT)
-    return fig
+    # Built with its layout in one go: update_layout on a made figure revalidates every path.
+    return go.Figure(layout={"title": title, **_LAYOUT})
 
 
 def stacked_daily(frame: pd.DataFrame, by: str, title: str) -> go.Figure:

@@ -46,6 +46,12 @@ CREATE TABLE IF NOT EXISTS custom_metrics (
     ttl BIGINT NOT NULL,            -- epoch seconds; rows past it are ignored by every reader
     PRIMARY KEY (metric_id, sort_key)
 );
+-- local alarm evaluations, kept so a restart resumes them instead of redoing 14 days
+CREATE TABLE IF NOT EXISTS alarm_tracks (
+    key VARCHAR PRIMARY KEY,        -- hash of the rules and their period
+    end_ms BIGINT NOT NULL,         -- evaluated up to here
+    payload VARCHAR NOT NULL        -- JSON: values, states and transitions per alarm
+);
 -- simulated Cost Explorer line items, one row per day, service and tag
 CREATE TABLE IF NOT EXISTS cost_items (
     day DATE NOT NULL,

@@ -102,6 +102,9 @@ class PerfPage:
     stale: bool
     error: str | None
     discovery: DiscoveryNote | None = None
+    #: What the sections were built from (app, range, options, data version): equal tokens,
+    #: equal drawings, so a view can reuse figures built for an earlier one.
+    token: tuple[object, ...] = ()
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)

@@ -1,8 +1,9 @@
 """The Realtime page's data: the last minutes of one app, service and custom metrics together.
 
-Every read goes through the cache with the ``realtime`` TTL (2 s) on keys aligned to the
-minute, so any number of open tabs refreshing every 2 s costs one upstream call per query per
-TTL. The window includes the current, partial minute: Realtime is about "right now".
+Every read goes through the cache on keys aligned to the minute, so any number of open tabs
+refreshing every 2 s costs one upstream call per query per TTL: 2 s for the service metrics
+(CloudWatch bills each one), 1 s for the custom metrics, which the ingest path writes a moment
+before (kind ``live``). The window includes the current, partial minute.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def realtime_view(rt: RealtimeRuntime, app_id: str, *, now: datetime | None = No
     """The last ``minutes`` of ``app_id``: key service metrics (1-minute) and every custom metric
     (``custom_period`` buckets, ``stat`` or each metric's :func:`default_stat`), plus freshness.
 
-    Every read goes through the cache with the ``realtime`` TTL (2 s) on aligned keys, so any
+    Every read goes through the cache (``realtime`` 2 s, ``live`` 1 s) on aligned keys, so any
     number of open tabs refreshing every 2 s costs one upstream call per query per TTL.
     """
     app = access.visible_app(rt.catalog, app_id)
@@ -138,7 +139,7 @@ def realtime_view(rt: RealtimeRuntime, app_id: str, *, now: datetime | None = No
         unit = latest.value.unit_of(name)
         chosen = stat or default_stat(app, name, unit)
         got = custom_metric_series(rt, app.id, name, start=start, end=end,
-                                   period=custom_period, stat=chosen, kind="realtime")
+                                   period=custom_period, stat=chosen, kind="live")
         parts.append(got)
         custom.append(Panel(f"custom:{name}", f"{name} · {chosen} per {custom_period} s",
                             unit or "", _by_resource(got.value, name),

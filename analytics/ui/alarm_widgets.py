@@ -21,6 +21,7 @@ from analytics.core.fmt import when, zone_name
 from analytics.figures import alarms as alarm_figures
 from analytics.sources import Runtime
 from analytics.ui import tables
+from analytics.ui.plots import show_figure
 
 ICONS = {ALARM: ":material/notifications_active:", INSUFFICIENT_DATA: ":material/help:",
          OK: ":material/check_circle:"}
@@ -53,10 +54,13 @@ def state_label(state: str) -> str:
     return f":{COLOURS.get(state, 'gray')}[{ICONS.get(state, '')} {state}]"
 
 
-def firing_caption(count: int | None) -> None:
+PENDING = "evaluating the last 14 days of alarm history (first start)…"
+
+
+def firing_caption(count: int | None, *, pending: bool = False) -> None:
     """The Overview's per-app line: a red badge while alarms fire (None: unknown)."""
     if count is None:
-        st.caption("Alarms: not available right now")
+        st.caption(f"Alarms: {PENDING}" if pending else "Alarms: not available right now")
     elif count:
         st.caption(f":red-badge[{ICONS[ALARM]} {_plural(count, 'alarm')} firing]")
     else:
@@ -155,7 +159,7 @@ def metric_chart(window: MetricWindow, transitions: Sequence[Transition] = (), *
         return
     if window.note:
         st.caption(f"Metric drawn as the {window.note}.")
-    st.plotly_chart(alarm_figures.metric_figure(window, transitions, tz=tz), width="stretch")
+    show_figure(alarm_figures.metric_figure(window, transitions, tz=tz), width="stretch")
 
 
 def timeline_chart(info: AlarmInfo, segments: Sequence[Segment],
@@ -165,7 +169,7 @@ def timeline_chart(info: AlarmInfo, segments: Sequence[Segment],
     if not segments:
         st.info("No state known in this range.")
         return
-    st.plotly_chart(alarm_figures.timeline_figure(info, segments, transitions, tz=tz,
+    show_figure(alarm_figures.timeline_figure(info, segments, transitions, tz=tz,
                                                   start=start, end=end), width="stretch")
 
 

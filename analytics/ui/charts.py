@@ -6,19 +6,23 @@ from — built only when clicked.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, tzinfo
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
+from cachetools import LRUCache
 
 from analytics.core.catalog import App
-from analytics.core.fmt import clock
+from analytics.core.fmt import clock, zone_name
 from analytics.figures.performance import bar_figure, figure
 from analytics.performance.page import DiscoveryNote
 from analytics.performance.sections import Chart, Section
 from analytics.ui import tables
+from analytics.ui.plots import show_figure
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -34,13 +38,33 @@ def download(frame_of: Callable[[], pd.DataFrame], key: str, *, file_name: str,
                        type="tertiary")
 
 
-def show_chart(chart: Chart, file_stem: str = "", *, tz: tzinfo = UTC) -> None:
+#: Figures already built, by (page token, chart key, zone): plotly validates every property
+#: when a figure is built, the dearest step of drawing a warm page; a figure is never mutated.
+_figures: LRUCache[tuple[object, ...], go.Figure] = LRUCache(maxsize=256)
+_figures_lock = threading.Lock()
+
+
+def chart_figure(chart: Chart, *, tz: tzinfo = UTC, token: tuple[object, ...] = ()) -> go.Figure:
+    """The chart's figure, built once per ``token`` (empty: always built)."""
+    key = (token, chart.key, zone_name(tz))
+    with _figures_lock:
+        fig = _figures.get(key) if token else None
+    if fig is None:
+        fig = figure(chart, tz=tz)
+        if token:
+            with _figures_lock:
+                _figures[key] = fig
+    return fig
+
+
+def show_chart(chart: Chart, file_stem: str = "", *, tz: tzinfo = UTC,
+               token: tuple[object, ...] = ()) -> None:
     """The chart's figure (times in ``tz``), then a CSV download of exactly the data drawn."""
     if chart.empty:
         st.caption(f"No datapoints for **{chart.title}** in this range — check that the name "
                    "in apps.toml matches the CloudWatch dimension.")
         return
-    st.plotly_chart(figure(chart, tz=tz), key=f"fig_{chart.key}",
+    show_figure(chart_figure(chart, tz=tz, token=token), key=f"fig_{chart.key}",
                     config={"displaylogo": False})
     download(chart.frame, chart.key, file_name=f"{file_stem or chart.key}.csv")
 
@@ -98,7 +122,8 @@ def show_discovery(app: App, d: DiscoveryNote, tz: tzinfo = UTC) -> None:
                 "to pin them.", icon=":material/travel_explore:")
 
 
-def show_section_body(sec: Section, *, tz: tzinfo = UTC) -> None:
+def show_section_body(sec: Section, *, tz: tzinfo = UTC, token: tuple[object, ...] = ()
+                      ) -> None:
     """A section's note and, per resource, its name, one-line summary and chart."""
     if sec.note:  # the section explains its emptiness once (e.g. S3's daily metrics)
         st.caption(sec.note)
@@ -108,7 +133,7 @@ def show_section_body(sec: Section, *, tz: tzinfo = UTC) -> None:
         flag = ":orange[:material/warning:] " if res.alert else ""
         st.markdown(f"##### {flag}{res.name}")
         st.caption(res.summary)
-        show_chart(res.chart, tz=tz)
+        show_chart(res.chart, tz=tz, token=token)
 
 
 COLD_START_CONFIG = {
@@ -130,7 +155,7 @@ def show_cold_starts(table: pd.DataFrame, key: str, source: str) -> None:
     if len(table) and int(table["cold_starts"].sum()) > 0:
         drawn = table.rename(columns={"cold_starts": "Cold starts", "init_p50_ms": "Init p50",
                                       "init_p95_ms": "Init p95"})
-        st.plotly_chart(bar_figure(drawn, "function", [
+        show_figure(bar_figure(drawn, "function", [
             ("Cold starts", ["Cold starts"]), ("Init duration (ms)", ["Init p50", "Init p95"]),
         ]), key=f"fig_{key}", config={"displaylogo": False})
     else:

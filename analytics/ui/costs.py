@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.ui import tables
+from analytics.ui.plots import show_figure
 
 #: Headers and formats of every column the Costs page's tables hold.
 COLUMNS: dict[str, object] = {
@@ -56,7 +57,7 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
 
 def show_chart(fig: go.Figure, data: pd.DataFrame, name: str) -> None:
     """The chart and a CSV download of exactly the data it draws."""
-    st.plotly_chart(fig, key=f"chart-{slug(name)}")
+    show_figure(fig, key=f"chart-{slug(name)}")
     st.download_button(f"CSV: {name}", csv_bytes(data), file_name=f"{slug(name)}.csv",
                        mime="text/csv", key=f"csv-chart-{slug(name)}", on_click="ignore")
 

@@ -20,6 +20,7 @@ from analytics.metrics.queries import BASIC_STATS
 from analytics.realtime.service import Panel, RealtimeView, realtime_view
 from analytics.sources import Runtime
 from analytics.ui.frame import freshness, show_upstream_error
+from analytics.ui.plots import show_figure
 from analytics.ui.timerange import url_note
 
 EVERY_PARAM = "every"
@@ -71,7 +72,7 @@ def _draw_panels(panels: list[Panel], view: RealtimeView, *, per_row: int,
                 if panel.empty:
                     st.caption(f"**{panel.title}** — no datapoint in the last 15 minutes")
                 else:
-                    st.plotly_chart(panel_figure(panel, view, tz=tz), key=f"rt_{panel.key}",
+                    show_figure(panel_figure(panel, view, tz=tz), key=f"rt_{panel.key}",
                                     config={"displayModeBar": False})
 
 

@@ -16,7 +16,7 @@ from analytics.realtime import service as realtime
 from analytics.sources import Runtime
 from analytics.ui.realtime import render_live
 from tests.conftest import NOW, NOW_MS
-from tests.custom.conftest import AwsSide, http_post, metric
+from tests.custom.conftest import AwsSide, http_post, metric, unique_name
 from tests.helpers import signed_in_app
 
 PAGE = "app_pages/realtime.py"
@@ -124,14 +124,39 @@ def test_two_refreshes_within_the_ttl_make_one_upstream_call(fresh: Runtime) -> 
     now = NOW
     realtime.realtime_view(rt, "jobseek", now=now)
     first = dict(rt.cache.snapshot()["upstream_calls"])
-    per_view = 2 + len(cm.list_custom_metrics(rt, "jobseek"))  # service + latest + 1 per metric
-    assert first == {"realtime": per_view, "discovery": 1}
-    clock[0] += 1.5
+    live = 1 + len(cm.list_custom_metrics(rt, "jobseek"))  # latest + 1 per custom metric
+    assert first == {"realtime": 1, "live": live, "discovery": 1}  # service metrics: 1 batch
+    clock[0] += 0.5  # inside every TTL: nothing is asked again
     realtime.realtime_view(rt, "jobseek", now=now)
     assert rt.cache.snapshot()["upstream_calls"] == first
-    clock[0] += 1.0  # past the 2 s realtime TTL, inside the listing's 5 minutes
+    clock[0] += 1.0  # past the 1 s live TTL (which the local listing shares), not the 2 s one
     realtime.realtime_view(rt, "jobseek", now=now)
-    assert rt.cache.snapshot()["upstream_calls"] == {"realtime": 2 * per_view, "discovery": 1}
+    assert rt.cache.snapshot()["upstream_calls"] == {"realtime": 1, "live": 2 * live,
+                                                     "discovery": 2}
+    clock[0] += 1.0  # past the service metrics' 2 s as well
+    realtime.realtime_view(rt, "jobseek", now=now)
+    assert rt.cache.snapshot()["upstream_calls"] == {"realtime": 2, "live": 3 * live,
+                                                     "discovery": 3}
+
+
+def test_a_new_metric_name_and_dimension_are_on_the_next_refresh(
+        fresh: Runtime, server: Any, token: str) -> None:
+    # GIVEN a Realtime view drawn before the app sent a new metric name and a new dimension
+    clock = [NOW.timestamp()]
+    rt = counting_runtime(fresh, clock)
+    realtime.realtime_view(rt, "jobseek", now=NOW)
+    name = unique_name("New")
+    batch = [metric(metricName=name, value=4, timestamp=NOW_MS - 500, dimensions=None),
+             metric(metricName="JobSearches", value=1, timestamp=NOW_MS - 500,
+                    dimensions=[{"name": "Plan", "value": "team"}])]
+    assert http_post(server.url, {"metrics": batch}, token)[0] == 202
+    # WHEN the page refreshes once the realtime TTL (2 s) has passed
+    clock[0] += 2.5
+    view = realtime.realtime_view(rt, "jobseek", now=NOW)
+    # THEN both are drawn: the name gets its panel, the dimension set its line
+    panels = {p.title.split(" · ")[0]: p for p in view.custom}
+    assert name in panels and panels[name].lines[name].sum() == 4.0
+    assert "Plan=team" in panels["JobSearches"].lines
 
 
 def test_fifty_tabs_cost_the_upstream_calls_of_one(fresh: Runtime) -> None:
@@ -153,8 +178,9 @@ def test_fifty_tabs_cost_the_upstream_calls_of_one(fresh: Runtime) -> None:
     for t in threads:
         t.join()
     assert not errors
-    per_view = 2 + len(cm.list_custom_metrics(rt, "jobseek"))
-    assert rt.cache.snapshot()["upstream_calls"] == {"realtime": per_view, "discovery": 1}
+    live = 1 + len(cm.list_custom_metrics(rt, "jobseek"))
+    assert rt.cache.snapshot()["upstream_calls"] == {"realtime": 1, "live": live,
+                                                     "discovery": 1}
 
 
 def test_on_aws_many_tabs_make_the_aws_calls_of_one(aws: AwsSide) -> None:
