@@ -30,55 +30,70 @@ def _xs(index: pd.Index, tz: tzinfo) -> Any:
     return pd.DatetimeIndex(index).tz_convert(tz).tz_localize(None)
 
 
-def _marks(fig: go.Figure, transitions: Sequence[Transition], tz: tzinfo) -> None:
-    for t in transitions:
-        fig.add_vline(x=_x(t.at, tz), line_dash="dot", line_width=1.5,
-                      line_color=COLORS.get(t.new, "#555"))
+def _marks(transitions: Sequence[Transition], tz: tzinfo, yref: str = "paper"
+           ) -> list[dict[str, Any]]:
+    """A dotted line per state change, coloured by the state it entered."""
+    return [{"type": "line", "xref": "x", "yref": yref, "x0": _x(t.at, tz), "x1": _x(t.at, tz),
+             "y0": 0, "y1": 1, "line": {"dash": "dot", "width": 1.5,
+                                        "color": COLORS.get(t.new, "#555")}}
+            for t in transitions]
 
 
 def metric_figure(window: MetricWindow, transitions: Sequence[Transition] = (), *,
                   tz: tzinfo = UTC) -> go.Figure:
     """The datapoints as steps, the threshold dashed, each state change a dotted line coloured
-    by the state it entered (the window's ``moment`` when no transition is given)."""
+    by the state it entered (the window's ``moment`` when no transition is given).
+
+    Written as one dict: ``add_hline``/``update_layout`` revalidate the figure on every call.
+    """
     info, ev = window.info, window.info.evaluation
     assert ev is not None  # only metric alarms with a threshold are drawn
     unit = f" {info.unit}" if info.unit else ""
-    fig = go.Figure(go.Scatter(x=_xs(window.series.index, tz), y=window.series.to_numpy(),
-                               mode="lines+markers" if len(window.series) < 200 else "lines",
-                               name=info.metric or "value", line={"shape": "hv"},
-                               cliponaxis=False))
-    fig.add_hline(y=ev.threshold, line_dash="dash", line_color=COLORS[ALARM],
-                  annotation_text=f"threshold {ev.symbol} {ev.threshold:g}{unit}")
+    shapes = [{"type": "line", "xref": "paper", "yref": "y", "x0": 0, "x1": 1,
+               "y0": ev.threshold, "y1": ev.threshold,
+               "line": {"dash": "dash", "color": COLORS[ALARM]}}]
     if transitions:
-        _marks(fig, transitions, tz)
+        shapes += _marks(transitions, tz)
     elif window.moment is not None:
-        fig.add_vline(x=_x(window.moment, tz), line_dash="dot", line_color="#555")
+        x = _x(window.moment, tz)
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x,
+                       "y0": 0, "y1": 1, "line": {"dash": "dot", "color": "#555"}})
     bucket = window.bucket or ev.period
-    fig.update_layout(template=TEMPLATE, height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      yaxis_title=info.unit or None, showlegend=False,
-                      xaxis={"type": "date", "title": zone_name(tz),
-                             "range": [_x(window.start, tz), _x(window.end, tz)]},
-                      title=f"{info.metric} ({bucket // 60}-minute "
-                            f"{'periods' if bucket == ev.period else 'buckets, worst value'})")
-    return fig
+    trace = {"type": "scatter", "x": _xs(window.series.index, tz),
+             "y": window.series.to_numpy("float64"), "name": info.metric or "value",
+             "mode": "lines+markers" if len(window.series) < 200 else "lines",
+             "line": {"shape": "hv"}, "cliponaxis": False}
+    layout = {
+        "template": TEMPLATE, "height": 320, "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+        "showlegend": False, "yaxis": {"title": {"text": info.unit or None}},
+        "xaxis": {"type": "date", "title": {"text": zone_name(tz)},
+                  "range": [_x(window.start, tz), _x(window.end, tz)]},
+        "title": {"text": f"{info.metric} ({bucket // 60}-minute "
+                          f"{'periods' if bucket == ev.period else 'buckets, worst value'})"},
+        "shapes": shapes,
+        "annotations": [{"xref": "paper", "yref": "y", "x": 1, "y": ev.threshold,
+                         "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+                         "text": f"threshold {ev.symbol} {ev.threshold:g}{unit}"}],
+    }
+    return go.Figure(data=[trace], layout=layout)
 
 
 def timeline_figure(info: AlarmInfo, segments: Sequence[Segment],
                     transitions: Sequence[Transition] = (), *, tz: tzinfo = UTC,
                     start: datetime | None = None, end: datetime | None = None) -> go.Figure:
     """One horizontal bar per state segment, coloured by state, state changes marked."""
-    fig = go.Figure()
-    for seg in segments:
-        fig.add_trace(go.Bar(
-            base=[_x(seg.start, tz)], x=[(seg.end - seg.start).total_seconds() * 1000],
-            y=[info.name], orientation="h", marker_color=COLORS.get(seg.state, COLORS["unknown"]),
-            name=seg.state, hovertext=f"{seg.state}: {local(seg.start, tz):%d/%m %H:%M} → "
-                                      f"{local(seg.end, tz):%d/%m %H:%M} {zone_name(tz)}",
-            hoverinfo="text", showlegend=False))
-    _marks(fig, transitions, tz)
+    traces = [{
+        "type": "bar", "base": [_x(seg.start, tz)],
+        "x": [(seg.end - seg.start).total_seconds() * 1000], "y": [info.name],
+        "orientation": "h", "marker": {"color": COLORS.get(seg.state, COLORS["unknown"])},
+        "name": seg.state, "hoverinfo": "text", "showlegend": False,
+        "hovertext": f"{seg.state}: {local(seg.start, tz):%d/%m %H:%M} → "
+                     f"{local(seg.end, tz):%d/%m %H:%M} {zone_name(tz)}",
+    } for seg in segments]
     x_range = ([_x(start, tz), _x(end, tz)] if start is not None and end is not None
                else None)
-    fig.update_layout(template=TEMPLATE, height=140, barmode="stack",
-                      margin={"l": 10, "r": 10, "t": 10, "b": 10},
-                      xaxis={"type": "date", "range": x_range}, yaxis={"showticklabels": False})
-    return fig
+    layout = {"template": TEMPLATE, "height": 140, "barmode": "stack",
+              "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+              "xaxis": {"type": "date", "range": x_range},
+              "yaxis": {"showticklabels": False}, "shapes": _marks(transitions, tz)}
+    return go.Figure(data=traces, layout=layout)

@@ -102,7 +102,7 @@ def alarm_rows(infos: Sequence[AlarmInfo], now: datetime, tz: tzinfo = UTC) -> p
                                        "Reason", "Console"])
 
 
-def _width(texts: pd.Series, *, least: int = 120, most: int = 640) -> int:
+def _width(texts: pd.Series, *, least: int = 120, most: int = 960) -> int:
     """Pixels that fit the longest text of a column (about 7 px a character)."""
     longest = int(texts.astype(str).str.len().max()) if len(texts) else 0
     return max(least, min(most, 7 * longest + 24))
@@ -145,8 +145,8 @@ def alarm_details(info: AlarmInfo, now: datetime, tz: tzinfo = UTC) -> None:
         st.caption(f"Composite rule: `{info.rule}`")
     if info.description and info.description != info.metric:
         st.caption(info.description)
-    if info.reason:
-        st.caption(f"Reason: {info.reason}")
+    if info.reason:  # written by the evaluation (CloudWatch's or ours) with UTC times
+        st.caption(f"Reason (times in UTC): {info.reason}")
     if info.console_url:
         st.link_button("Open in the CloudWatch console", info.console_url)
 
