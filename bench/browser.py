@@ -319,11 +319,13 @@ def first_view(data_dir: Path, catalog: Path, *, label: str, shots: Path | None,
     server = start_server(data_dir, catalog=catalog, password=password, cookie_key=cookie_key)
     with browser_tab(server, shots) as tab:
         t = tab.sign_in()
+        last = tab.split[0]
         tab.shot(f"first-view-{label}")
         again, _ = tab.switch("Alarms", "Alarms")
         back, _ = tab.switch("Overview", "Overview")
     print(f"  {label}: healthy {server.healthy_after_s:5.1f} s after launch; first Overview "
-          f"{t:.2f} s after the Login click; then Alarms {again:.2f} s, Overview {back:.2f} s")
+          f"{t:.2f} s after the Login click (last server message at {last:.2f} s); then "
+          f"Alarms {again:.2f} s, Overview {back:.2f} s")
     return server
 
 
@@ -356,6 +358,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds per figure")
     parser.add_argument("--shots", type=Path, default=None, help="save screenshots here")
     parser.add_argument("--skip-first-view", action="store_true")
+    parser.add_argument("--only-first-view", action="store_true")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} not found: apt-get install -y chromium")
@@ -364,21 +367,13 @@ def main(argv: list[str] | None = None) -> None:
         args.shots.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench-browser-"))
     try:
-        print("== browser: warm page views (2 apps x 14 days, simulator live, signed in; "
-              "Performance: JobSeek, the busiest app, every section open) ==")
-        server = start_server(tmp / "data-2", catalog=bench_catalog(2, tmp, first="jobseek"))
-        try:
-            with browser_tab(server, args.shots) as tab:
-                t = tab.sign_in()
-                print(f"  first view after sign-in: {t:.2f} s")
-                page_figures(tab, args.rounds)
-        finally:
-            server.stop()
+        if not args.only_first_view:
+            warm_pages(tmp, args.rounds, args.shots)
         if args.skip_first_view:
             return
         print("== store fill, linear in apps x days ==")
         for n in (2, 10):
-            fill_figures(n, 3, tmp)
+            fill_figures(n, 14, tmp)
         print("== first view after start, 10 apps x 14 days ==")
         catalog = bench_catalog(10, tmp)
         pw, key = secrets.token_urlsafe(16), secrets.token_urlsafe(48)
@@ -390,6 +385,19 @@ def main(argv: list[str] | None = None) -> None:
         server.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def warm_pages(tmp: Path, rounds: int, shots: Path | None) -> None:
+    print("== browser: warm page views (2 apps x 14 days, simulator live, signed in; "
+          "Performance: JobSeek, the busiest app, every section open) ==")
+    server = start_server(tmp / "data-2", catalog=bench_catalog(2, tmp, first="jobseek"))
+    try:
+        with browser_tab(server, shots) as tab:
+            t = tab.sign_in()
+            print(f"  first view after sign-in: {t:.2f} s")
+            page_figures(tab, rounds)
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from analytics.alarms.local import LocalAlarms
@@ -29,8 +30,14 @@ class WarmSources(HasMetrics, HasAlarms, Protocol):
     """What the warm-up reads: the metrics and the alarms."""
 
 
-def warm_up(rt: RuntimeOf[WarmSources]) -> float:
-    """Do the first view's work now; returns the seconds it took."""
+#: Seconds the warm-up steps aside between two apps, so a page being drawn meanwhile gets the
+#: interpreter (the evaluation is Python and numpy work that holds the GIL).
+PAUSE_S = 0.2
+
+
+def warm_up(rt: RuntimeOf[WarmSources], *,
+            pause: Callable[[float], None] = time.sleep) -> float:
+    """Do the first view's work now, one app at a time; returns the seconds it took."""
     started = time.perf_counter()
     apps = list(rt.catalog.apps)
     tr = preset_range(DEFAULT_PRESET, rt.now())
@@ -46,6 +53,7 @@ def warm_up(rt: RuntimeOf[WarmSources]) -> float:
                     source.warm_up(config_for(rt, app))
                 except Exception:  # a bad rule is reported on the page
                     log.exception("warm-up: alarms of %s not evaluated", app.id)
+                pause(PAUSE_S)
     for app in apps:
         try:
             alarm_states(rt, [app])  # the shared cache entry the Overview and the badge read
