@@ -238,11 +238,17 @@ class Browser:
         self.wait_ready(title)
         box = self.page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(
             has_text="Time range")
-        box.click()
-        n = self.runs()
-        self.mark()
-        self.page.get_by_role("option", name=label, exact=True).click()
-        self.wait_ready(title, n)
+        for attempt in range(2):  # a click landing mid-rerun can be dropped: retry once
+            box.click()
+            n = self.runs()
+            self.mark()
+            self.page.get_by_role("option", name=label, exact=True).click()
+            try:
+                self.wait_ready(title, n, timeout_ms=30_000 if attempt == 0 else TIMEOUT_MS)
+                break
+            except PlaywrightTimeout:
+                self.retries += 1
+                self.page.keyboard.press("Escape")
         return self.measured()
 
     def shot(self, name: str) -> None:

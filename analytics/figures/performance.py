@@ -2,11 +2,11 @@
 
 A :class:`~analytics.performance.sections.Chart` is drawn as **one** figure (a grid of panels
 sharing the time axis): fewer, richer figures keep a page with dozens of metrics fast to build
-and to render. Times go out as numbers (milliseconds of the viewer's wall clock, which a plotly
-date axis draws as is), not ISO strings: a third of the bytes and no date parsing in the
-browser. Colours are fixed per series name (p95 is always the same orange) unless two series of
-one chart would share a colour (they share the legend), the previous window is the same colour
-dashed, an SLO is a red dashed line and its breached spans shaded.
+and to render. Times are the viewer's wall clock (see :mod:`analytics.figures.axes`); a series
+on its bucket grid goes out as a start and a step, not a date per point. Colours are fixed per
+series name (p95 is always the same orange) unless two series of one chart would share a colour
+(they share the legend), the previous window is the same colour dashed, an SLO is a red dashed
+line and its breached spans shaded.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.core.fmt import zone_name
+from analytics.figures.axes import time_xy, walls
 from analytics.figures.theme import TEMPLATE
 from analytics.performance.sections import PREVIOUS, SLO_PREFIX, Chart, Panel
 
@@ -62,14 +63,6 @@ def chart_colours(names: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def wall_ms(stamps: Any, tz: tzinfo) -> np.ndarray:
-    """Milliseconds of the wall clock in ``tz`` for UTC instants: a date axis draws them as
-    that zone's clock times (it treats numbers as UTC and applies no zone of its own)."""
-    idx = pd.DatetimeIndex(stamps)
-    idx = idx.tz_localize(UTC) if idx.tz is None else idx
-    return idx.tz_convert(tz).tz_localize(None).as_unit("ms").asi8.astype("float64")
-
-
 def grid(panels: Sequence[Panel]) -> list[list[int]]:
     """Rows of panel indices: narrow panels pair up, wide ones (and a lone one) take a row."""
     rows: list[list[int]] = []
@@ -101,7 +94,7 @@ def _runs(p: Panel) -> list[tuple[str, str, slice]]:
 def _traces(p: Panel, axis: int, seen: set[str], colours: dict[str, str], tz: tzinfo
             ) -> list[dict[str, Any]]:
     suffix = "" if axis == 1 else str(axis)
-    xs = wall_ms(p.data["timestamp"], tz)
+    stamps = p.data["timestamp"]
     ys = p.data["value"].to_numpy("float64")
     out = []
     for name, window, rows in _runs(p):
@@ -109,7 +102,7 @@ def _traces(p: Panel, axis: int, seen: set[str], colours: dict[str, str], tz: tz
         label = f"{name} (previous)" if prev else name
         n = rows.stop - rows.start
         out.append({
-            "type": "scatter", "x": xs[rows], "y": ys[rows],
+            "type": "scatter", **time_xy(stamps.iloc[rows], ys[rows], tz),
             "name": label, "legendgroup": label, "showlegend": label not in seen,
             "xaxis": f"x{suffix}", "yaxis": f"y{suffix}",
             "mode": "lines+markers" if n < FEW_POINTS and not slo else "lines",
@@ -177,7 +170,7 @@ def figure(chart: Chart, *, tz: tzinfo = UTC) -> go.Figure:
     colours = chart_colours([str(s) for p in chart.panels if not p.data.empty
                              for s in p.data["series"].unique()])
     x_range = {} if chart.window is None else {  # the whole range, even if empty
-        "range": wall_ms(list(chart.window), tz).tolist()}
+        "range": walls(list(chart.window), tz)}
     for axis, (i, (xd, yd)) in enumerate(zip(order, domains, strict=True), start=1):
         p, suffix = chart.panels[i], "" if axis == 1 else str(axis)
         # The time axes are linked: only the bottom row repeats the dates.
@@ -191,7 +184,7 @@ def figure(chart: Chart, *, tz: tzinfo = UTC) -> go.Figure:
         if not p.data.empty:
             traces += _traces(p, axis, seen, colours, tz)
         for a, b in p.spans:
-            x0, x1 = wall_ms([a, b], tz).tolist()
+            x0, x1 = walls([a, b], tz)
             shapes.append({"type": "rect", "xref": f"x{suffix}", "yref": f"y{suffix} domain",
                            "x0": x0, "x1": x1, "y0": 0, "y1": 1, "fillcolor": BREACH_FILL,
                            "line": {"width": 0}, "layer": "below"})

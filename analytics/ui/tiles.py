@@ -19,7 +19,14 @@ def delta_of(t: Tile) -> dict[str, Any]:
     if shown is None:
         if t.value is not None and t.previous is None:
             return {"delta": NO_PREVIOUS, "delta_color": "off", "delta_arrow": "off"}
-        return {"delta": None}
+        if t.previous == 0 and t.value == 0:  # none then, none now (throttles on a calm day)
+            shown = change(0.0, "previous")
+        elif t.previous == 0 and t.value:  # a percentage of nothing means nothing
+            return {"delta": "none in the previous window",
+                    "delta_color": "inverse" if t.lower_is_better else "normal"}
+        else:
+            return {"delta": None}
+    assert shown is not None
     text, direction = shown
     if direction == "flat":
         return {"delta": text, "delta_color": "off", "delta_arrow": "off"}

@@ -141,14 +141,20 @@ def _decode(values: Any) -> list[Any]:
 
 
 def spec_points(element: Any) -> pd.DataFrame:
-    """The (trace name, x, y) points of an AppTest plotly element, as drawn."""
+    """The (trace name, x, y) points of an AppTest plotly element, as drawn.
+
+    A trace gives its times as strings (the shown zone's wall clock: UTC under AppTest) or, on
+    a regular grid, as a start and a step (``x0``/``dx``, missing buckets as NaN gaps).
+    """
     spec = json.loads(element.proto.spec)
     rows = []
     for trace in spec["data"]:
-        xs, ys = _decode(trace.get("x", [])), _decode(trace.get("y", []))
-        # x is drawn as milliseconds of the shown zone's wall clock (UTC under AppTest)
-        rows += [(trace.get("name"), pd.Timestamp(x, unit="ms", tz="UTC")
-                  if isinstance(x, (int, float)) else pd.Timestamp(x, tz="UTC"), float(y))
-                 for x, y in zip(xs, ys, strict=True)]
+        ys = _decode(trace.get("y", []))
+        if "x0" in trace:
+            x0 = pd.Timestamp(trace["x0"], tz="UTC")
+            xs = [x0 + pd.Timedelta(milliseconds=trace["dx"] * i) for i in range(len(ys))]
+        else:
+            xs = [pd.Timestamp(x, tz="UTC") for x in _decode(trace.get("x", []))]
+        rows += [(trace.get("name"), x, float(y)) for x, y in zip(xs, ys, strict=True)
+                 if y is not None and y == y]
     return pd.DataFrame(rows, columns=["name", "timestamp", "value"])
-

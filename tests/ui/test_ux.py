@@ -109,6 +109,7 @@ def _one_tile() -> None:
     ((100.0, 100.0), "no change vs previous", "GRAY"),
     ((99.97, 100.0), "no change vs previous", "GRAY"),  # -0.03 % rounds to zero
     ((103.0, 100.0), "+3.0% vs previous", "GREEN"),
+    ((0.0, 0.0), "no change vs previous", "GRAY"),  # no throttles then, none now
 ])
 def test_a_change_that_rounds_to_zero_is_grey_without_an_arrow(
         values: tuple[float, float], delta: str, colour: str) -> None:
