@@ -98,7 +98,9 @@ def alarm_rows(infos: Sequence[AlarmInfo], now: datetime, tz: tzinfo = UTC) -> p
                       else i.rule or i.metric),
         "Reason": i.reason, "Console": i.console_url,
     } for i in infos]
-    return pd.DataFrame(rows, columns=["State", "App", "Alarm", since, "For", "Condition",
+    # What fires and on which condition first: the table is wider than the page, so the
+    # columns past the Condition scroll.
+    return pd.DataFrame(rows, columns=["State", "Alarm", "Condition", since, "For", "App",
                                        "Reason", "Console"])
 
 
@@ -112,10 +114,10 @@ def alarm_table(infos: Sequence[AlarmInfo], now: datetime, tz: tzinfo = UTC) -> 
     frame = alarm_rows(infos, now, tz)
     if not frame["Console"].notna().any():
         frame = frame.drop(columns=["Console"])
-    since = frame.columns[3]
+    since = next(c for c in frame.columns if c.startswith("Since"))
     styled = frame.style.map(lambda s: CELL_STYLE.get(s, ""), subset=["State"])
     tables.show_table(styled, {
-        "State": tables.text("State", width=150), "App": tables.text("App"),
+        "State": tables.text("State", width=140), "App": tables.text("App"),
         "Alarm": tables.text("Alarm", width=_width(frame["Alarm"], most=320)),
         since: tables.text(since, width=150), "For": tables.text("For", width=90),
         "Condition": tables.text("Condition", width=_width(frame["Condition"])),

@@ -46,6 +46,11 @@ def ms(label: str, *, help: str | None = None) -> Any:
     return st.column_config.NumberColumn(label, format="%,.0f ms", help=help)
 
 
+def day(label: str) -> Any:
+    """A calendar day (Cost Explorer's days are UTC days: say so in the label)."""
+    return st.column_config.DateColumn(label, format="YYYY-MM-DD")
+
+
 def link(label: str, *, display_text: str) -> Any:
     return st.column_config.LinkColumn(label, display_text=display_text)
 

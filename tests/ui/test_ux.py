@@ -284,6 +284,10 @@ def test_costs_charts_and_tables_read_well(installed_runtime: Runtime) -> None:
     assert columns["month_to_date_usd"]["label"] == "Month to date"
     assert columns["month_to_date_usd"]["type_config"]["format"].startswith("$")
     assert summary.proto.placeholder == "—"
+    # and days are dates, not epoch milliseconds
+    anomalies = next(json.loads(d.proto.columns) for d in at.dataframe
+                     if "anomaly_id" in json.loads(d.proto.columns))
+    assert anomalies["start"]["type_config"]["type"] == "date"
 
 
 # -- every page: tables, icons, time zones -----------------------------------------------------
