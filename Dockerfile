@@ -21,7 +21,8 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 # Application code stays root-owned: the app user can read it but not rewrite it.
-COPY Home.py apps.toml ./
+# pyproject.toml: the version the dashboard names in its AWS User-Agent (CloudTrail)
+COPY Home.py apps.toml pyproject.toml ./
 COPY app_pages/ app_pages/
 COPY analytics/ analytics/
 COPY .streamlit/config.toml .streamlit/config.toml

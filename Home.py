@@ -16,15 +16,16 @@ from analytics.ui.zone import zone_picker
 
 st.set_page_config(page_title="Central Analytics", page_icon=":material/monitoring:",
                    layout="wide")
-principal = auth.gate()
+with auth.deadline():  # the sign-out deny-list is read under the page's deadline too
+    principal = auth.gate()
 access.set_principal(principal)
 pages, position = auth.navigation(principal)
 page = st.navigation(pages, position=position)
 if principal.signed_in:
     rt = runtime()
-    sidebar_alarm_badge(rt)  # on-call sees a firing alarm from any page
     zone_picker()  # every time on the page is in the viewer's zone (or UTC, ?utc=1)
-    with page_frame(rt):
+    with page_frame(rt, deadline_s=rt.settings.page_deadline_s):
+        sidebar_alarm_badge(rt)  # on-call sees a firing alarm from any page
         page.run()
 else:
     page.run()

@@ -22,9 +22,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/pyth
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.runtime
 
-## Start the dashboard on http://localhost:8501 (local backend unless AWS is configured).
+## Start the dashboard on http://localhost:8501 (local backend unless AWS is configured), for
+## this machine only; `make run ADDRESS=0.0.0.0` listens on every interface.
+ADDRESS ?= 127.0.0.1
 run: $(VENV)/.runtime
-	$(BIN)/python -m analytics.ui.serve
+	$(BIN)/python -m analytics.ui.serve --address $(ADDRESS)
 
 ## Lint, check the layers and the types, run the whole test suite (the infra tests also drive
 ## the npm CDK CLI).
@@ -44,8 +46,9 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench
 
 ## Synthesize the CloudFormation templates offline into infra/cdk/cdk.out (runs cdk-nag; no Docker).
+## Without a certificate the stack refuses a public HTTP listener: this check synth says it may.
 synth: $(VENV)/.dev node_modules/.bin/cdk
-	cd infra/cdk && npx cdk synth -q
+	cd infra/cdk && npx cdk synth -q -c allowInsecureHttp=true
 
 node_modules/.bin/cdk: package.json package-lock.json
 	npm ci --no-audit --no-fund

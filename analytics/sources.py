@@ -11,12 +11,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from analytics.alarms.aws import AwsAlarms
 from analytics.alarms.local import LocalAlarms
 from analytics.alarms.source import AlarmsSource
+from analytics.auth.lockout import THROTTLE, AttemptLimiter
+from analytics.auth.revocation import (
+    DynamoDBRevokedSessions,
+    FileRevokedSessions,
+    MemoryRevokedSessions,
+    RevokedSessions,
+)
 from analytics.core.aws_clients import AwsClients
 from analytics.core.cache import QueryCache, shared_cache
 from analytics.core.catalog import Catalog, load_catalog
@@ -28,6 +36,12 @@ from analytics.costs.source import CostsSource
 from analytics.custom.aws import AwsCustom
 from analytics.custom.local import LocalCustom
 from analytics.custom.source import CustomSource
+from analytics.doctor.aws import AwsDoctor
+from analytics.doctor.local import LocalDoctor
+from analytics.doctor.source import DoctorSource
+from analytics.dr.aws import AwsDrill
+from analytics.dr.local import LocalDrill
+from analytics.dr.source import DrSource
 from analytics.local.runtime import LocalRuntime
 from analytics.local.store import LocalStore
 from analytics.metrics.aws import AwsMetrics
@@ -36,6 +50,10 @@ from analytics.metrics.source import MetricsSource
 from analytics.performance.aws import AwsPerformance
 from analytics.performance.local import LocalPerformance
 from analytics.performance.source import PerformanceSource
+from analytics.pipeline.aws import AwsReports, AwsRollups, AwsRunner
+from analytics.pipeline.local import LocalReports, LocalRollups, LocalRunner
+from analytics.pipeline.service import CATCH_UP_KEY, catch_up, execute
+from analytics.pipeline.source import PipelineRunner, ReportsSource, RollupsSource
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,11 @@ class Sources:
     costs: CostsSource
     custom: CustomSource
     performance: PerformanceSource
+    rollups: RollupsSource
+    reports: ReportsSource
+    pipeline_runner: PipelineRunner
+    dr: DrSource
+    doctor: DoctorSource
 
 
 def aws_sources(settings: Settings, *, clients: AwsClients,
@@ -63,18 +86,58 @@ def aws_sources(settings: Settings, *, clients: AwsClients,
         custom=AwsCustom(clients=clients, table=settings.metrics_table),
         performance=AwsPerformance(clients=clients,
                                    logs_timeout_s=settings.logs_query_timeout_s),
+        rollups=AwsRollups(clients=clients, table=settings.rollups_table),
+        reports=AwsReports(clients=clients, bucket=settings.reports_bucket,
+                           topic_arn=settings.reports_topic_arn),
+        pipeline_runner=AwsRunner(clients=clients,
+                                  state_machine_arn=settings.pipeline_state_machine_arn),
+        dr=AwsDrill(clients=clients, table=settings.metrics_table),
+        doctor=AwsDoctor(clients=clients, settings=settings),
     )
 
 
-def local_sources(*, store: LocalStore, clock: Clock = system_clock) -> Sources:
+def local_sources(*, store: LocalStore, clock: Clock = system_clock,
+                  data_dir: Path | None = None, settings: Settings | None = None) -> Sources:
+    """The local sources; packs and backups live under ``data_dir`` (default: beside the
+    store's file)."""
     metrics = LocalMetrics(store=store)
+    root = data_dir or store.path.parent
+    settings = settings or load_settings({"ANALYTICS_BACKEND": "local"}, secrets={})
     return Sources(
         backend="local", description=f"local (embedded DuckDB at {store.path})",
         metrics=metrics,
         alarms=LocalAlarms(metrics=metrics, clock=datetime_clock(clock), store=store),
         costs=LocalCosts(store=store), custom=LocalCustom(store=store, clock=clock),
         performance=LocalPerformance(metrics=metrics),
+        rollups=LocalRollups(store=store), reports=LocalReports(root=root),
+        pipeline_runner=LocalRunner(), dr=LocalDrill(store=store, backup_dir=root / "backups"),
+        doctor=LocalDoctor(store=store, settings=settings),
     )
+
+
+@dataclass(frozen=True)
+class SecurityStores:
+    """Where sign-in budgets and signed-out sessions are kept.
+
+    In-process budgets and a data-dir (local) or DynamoDB (aws) deny-list; a store shared by
+    every task (a cache tier) replaces them here, behind the same two protocols.
+    """
+
+    attempts: AttemptLimiter
+    revoked: RevokedSessions
+
+
+def security_stores(settings: Settings, *, clients: AwsClients | None = None) -> SecurityStores:
+    if settings.backend == "aws" and clients is not None:
+        revoked: RevokedSessions = DynamoDBRevokedSessions(
+            client=clients.client("dynamodb"), table=settings.metrics_table)
+    else:
+        revoked = FileRevokedSessions(settings.data_dir / "revoked-sessions.json")
+    return SecurityStores(attempts=THROTTLE, revoked=revoked)
+
+
+def _memory_stores() -> SecurityStores:
+    return SecurityStores(attempts=THROTTLE, revoked=MemoryRevokedSessions())
 
 
 @dataclass
@@ -84,6 +147,7 @@ class Runtime:
     sources: Sources
     cache: QueryCache
     local: LocalRuntime | None = None  # the embedded backend's store, threads and endpoint
+    security: SecurityStores = field(default_factory=_memory_stores)
     clock: Clock = system_clock  # the one "now" of every layer (a test freezes it)
 
     def now(self) -> datetime:
@@ -103,11 +167,28 @@ def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
     if settings.backend == "aws":
         clients = AwsClients(settings, cache)
         return Runtime(settings, catalog, aws_sources(settings, clients=clients, clock=clock),
-                       cache, clock=clock)
+                       cache, security=security_stores(settings, clients=clients), clock=clock)
     store = LocalStore(settings.duckdb_path)
     local = LocalRuntime(catalog, store, settings=settings, clock=clock)
-    return Runtime(settings, catalog, local_sources(store=store, clock=clock), cache, local,
-                   clock=clock)
+    rt = Runtime(settings, catalog, local_sources(store=store, clock=clock,
+                                                   data_dir=settings.data_dir, settings=settings),
+                 cache, local, security=security_stores(settings), clock=clock)
+    _start_local_pipeline(rt, local)
+    return rt
+
+
+def _start_local_pipeline(rt: Runtime, local: LocalRuntime) -> None:
+    """Bind the local runner to this runtime and, on a live store, run the pipeline daily."""
+    runner = rt.sources.pipeline_runner
+    assert isinstance(runner, LocalRunner)  # local_sources builds one
+    runner.bind(lambda request, trigger, run_id: execute(
+        rt, request, today=rt.now().date(), trigger=trigger, run_id=run_id))
+    if rt.settings.local_schedule:
+        store = local.store
+        local.schedule("pipeline", lambda: catch_up(
+            rt, today=rt.now().date(), history_days=rt.settings.history_days,
+            done_on=lambda: store.get_meta(CATCH_UP_KEY), mark_done=lambda day: store.set_meta(
+                CATCH_UP_KEY, day)), every_s=3600.0, first_s=30.0)
 
 
 _runtime: Runtime | None = None

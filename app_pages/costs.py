@@ -1,18 +1,26 @@
 """Costs: month to date, forecast and budgets, daily spend, movers, anomalies, unit economics,
-the dashboard's own AWS spend and the weekly review pack. All data comes from analytics.*."""
+the long-term history (pipeline rollups + Cost Explorer), the dashboard's own AWS spend and the
+review packs. All data comes from analytics.*."""
 
 import streamlit as st
 
 from analytics.core import access
+from analytics.core.cache import UpstreamError
 from analytics.core.fmt import change, human
+from analytics.core.periods import HISTORY_PRESETS, history_range
 from analytics.costs import own_spend, tables, unit_economics
 from analytics.costs import service as costs
 from analytics.costs.frames import METRICS
+from analytics.costs.queries import is_admin
 from analytics.figures import costs as figures
+from analytics.pipeline import history
+from analytics.pipeline import service as pipeline
+from analytics.pipeline.model import UNASSIGNED
 from analytics.reports import cost_review as report
 from analytics.ui import costs as cc
 from analytics.ui.context import app_picker, runtime, visible_apps
 from analytics.ui.frame import freshness
+from analytics.ui.timerange import preset_label
 
 rt = runtime()
 apps = app_picker(visible_apps(rt))
@@ -94,6 +102,26 @@ if view.anomalies.empty:
 else:
     cc.show_table(tables.anomaly_table(view), "Anomalies")
 
+st.subheader("Long-term history")
+span = st.radio("History range", list(HISTORY_PRESETS), horizontal=True, key="cost_history",
+                format_func=preset_label)
+hr = history_range(span, rt.now())
+try:  # the rollups table may be unreachable (not deployed yet): the rest of the page stays
+    past = history.cost_days(rt, apps, start=hr.start.date(), end=hr.end.date(),
+                             today=view.today, metric=metric)
+except UpstreamError as exc:
+    st.warning(f"The long-term history is unavailable right now: {exc}")
+else:
+    freshness(past)
+    by_app = past.frame.groupby(["start", "app"], as_index=False)[["amount"]].sum()
+    labels = tables.names(view) | {UNASSIGNED: "Unassigned (untagged and other tags)"}
+    by_app["app"] = [labels.get(a, a) for a in by_app["app"]]
+    title = f"Daily cost per app, {preset_label(span).lower()}"
+    cc.show_chart(figures.stacked_daily(by_app, "app", title), by_app, "Cost history")
+    for key, segs in past.sources.items():
+        st.caption(f"{labels.get(key, key)}: "
+                   + " · ".join(s.describe() for s in segs))
+
 st.subheader("Unit economics")
 mau_rows = unit_economics.cost_per_mau(rt, view)
 mau = unit_economics.mau_table(mau_rows)
@@ -109,18 +137,20 @@ cc.show_chart(
 )
 cc.show_table(unit_economics.cost_per_1k_requests(rt, view), "Cost per 1000 requests")
 
-st.subheader("This dashboard's own AWS spend")
-spend = own_spend.own_spend(rt)
-if spend.backend != "aws":
-    st.caption(f"The backend is {spend.backend}: no AWS API calls, so $0.00 today and this month.")
-c1, c2, c3 = st.columns(3)
-c1.metric("Today (estimate)", f"${spend.today_usd:,.4f}", border=True)
-c2.metric("Projected this month", f"${spend.month_projection_usd:,.2f}", border=True,
-          help="Spend rate since the process started × hours in the month.")
-c3.metric("Since process start", f"${spend.total_usd:,.4f}", border=True)
-if spend.unknown:
-    st.caption(f"Price unknown (bytes scanned not counted): {', '.join(spend.unknown)}")
-cc.show_table(spend.table(), "Own AWS calls")
+if is_admin():  # account-level, like the totals: admins of every app only (docs/auth.md)
+    st.subheader("This dashboard's own AWS spend")
+    spend = own_spend.own_spend(rt)
+    if spend.backend != "aws":
+        st.caption(f"The backend is {spend.backend}: no AWS API calls, so $0.00 today and "
+                   "this month.")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Today (estimate)", f"${spend.today_usd:,.4f}", border=True)
+    c2.metric("Projected this month", f"${spend.month_projection_usd:,.2f}", border=True,
+              help="Spend rate since the process started × hours in the month.")
+    c3.metric("Since process start", f"${spend.total_usd:,.4f}", border=True)
+    if spend.unknown:
+        st.caption(f"Price unknown (bytes scanned not counted): {', '.join(spend.unknown)}")
+    cc.show_table(spend.table(), "Own AWS calls")
 
 st.subheader("Weekly cost-review pack")
 week = st.selectbox("Week", report.recent_weeks(view.today), key="report_week")
@@ -133,3 +163,16 @@ st.download_button(
     key="report_download",
 )
 st.caption(f"Or from a shell: `python -m analytics.cli.report --week {week} --out reports/`")
+
+if is_admin():  # a delivered pack holds every app: admins of every app only
+    st.subheader("Delivered packs")
+    packs = [p for p in pipeline.delivered_reports(rt) if p.fmt == "html"]
+    if not packs:
+        st.caption("The pipeline has delivered no pack yet (weekly on Mondays, monthly on the "
+                   "1st; `python -m analytics.pipeline run --week 2026-W47` builds one now).")
+    for pack in packs[:12]:
+        st.download_button(
+            f"{pack.kind.title()} {pack.label} ({pack.size / 1024:,.0f} KB)",
+            lambda key=pack.key: pipeline.report_bytes(rt, key),
+            file_name=pack.key.rsplit("/", 1)[-1], mime="text/html", on_click="ignore",
+            key=f"pack-{pack.key}")

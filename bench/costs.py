@@ -97,6 +97,8 @@ def aws_figures() -> None:
     with Stubber(clients.client("ce")) as stub:
         stub.add_response("get_cost_and_usage", {"ResultsByTime": [], "NextPageToken": "p2"})
         stub.add_response("get_cost_and_usage", {"ResultsByTime": []})
+        stub.add_response("list_cost_allocation_tags", {"CostAllocationTags": [
+            {"TagKey": "Application", "Type": "UserDefined", "Status": "Active"}]})
         for _ in range(len(catalog.apps) + 1):
             stub.add_response("get_cost_forecast", forecast)
         stub.add_response("get_anomalies", {"Anomalies": []})
@@ -105,8 +107,9 @@ def aws_figures() -> None:
         costs.cost_view(rt, catalog.apps, today=today)
         warm = ce_requests(rt) - cold
     per_day = cold * 0.01 * 24 / 6
-    print(f"  Costs page: {cold} Cost Explorer requests per cold view (usage in 2 pages, "
-          f"{len(catalog.apps)} app forecasts + the account's, anomalies), {warm} warm; "
+    print(f"  Costs page: {cold} Cost Explorer requests per cold view (usage in 2 pages, the "
+          f"Application tag's status, {len(catalog.apps)} app forecasts + the account's, "
+          f"anomalies), {warm} warm; "
           f"worst case with the 6 h cache: ${per_day:.2f}/day, ${per_day * 30:.2f}/month "
           f"for every viewer together")
 

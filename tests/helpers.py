@@ -19,6 +19,9 @@ from typing import Any
 import bcrypt
 from streamlit.testing.v1 import AppTest
 
+from analytics.auth.cookie import credential_version, new_session_id
+from analytics.auth.credentials import User
+
 ROOT = Path(__file__).resolve().parent.parent
 HOME = str(ROOT / "Home.py")
 #: A per-process random key: valid for the aws backend's check, never a fixed value.
@@ -57,13 +60,19 @@ def signed_in_app(page: str | None = None, *, username: str = "test-admin",
     switched to ``page`` (e.g. ``"app_pages/costs.py"``) with ``query`` parameters; not yet run.
     """
     at = AppTest.from_file(HOME, default_timeout=timeout)
-    # The users table only has to exist (the seeded session never checks a password).
-    at.secrets.update(app_secrets({"helper-user": (secrets.token_urlsafe(16), "viewer", [])}))
+    # The gate re-checks every signed-in session against the users file: the user is in it,
+    # and the session carries the id and credential version a password sign-in would give.
+    at.secrets.update(app_secrets({username: (secrets.token_urlsafe(16), role, apps)}))
+    entry = at.secrets["credentials"]["usernames"][username]
+    user = User(username, entry["password"], role=role, apps=None if apps is None else tuple(apps))
     at.session_state["authentication_status"] = True
     at.session_state["username"] = username
     at.session_state["name"] = username.title()
     at.session_state["roles"] = [role]
     at.session_state["allowed_apps"] = apps
+    at.session_state["_auth_method"] = "password"
+    at.session_state["_auth_sid"] = new_session_id()
+    at.session_state["_auth_ver"] = credential_version(user)
     for k, v in (query or {}).items():
         at.query_params[k] = v
     if page:

@@ -51,6 +51,19 @@ def alarm_queries(alarm: dict[str, Any]) -> list[dict[str, Any]]:
         "Period": int(alarm["Period"]), "Stat": stat}}]
 
 
+def with_period(queries: list[dict[str, Any]], period: int) -> list[dict[str, Any]]:
+    """The same queries at another period (every MetricStat and expression)."""
+    out = []
+    for q in queries:
+        q = dict(q)
+        if "MetricStat" in q:
+            q["MetricStat"] = {**q["MetricStat"], "Period": period}
+        if "Period" in q:
+            q["Period"] = period
+        out.append(q)
+    return out
+
+
 def _period(alarm: dict[str, Any]) -> int | None:
     if alarm.get("Period"):
         return int(alarm["Period"])
@@ -177,13 +190,17 @@ class AwsAlarms:
                if t]
         return sorted(out, key=lambda t: t.at)
 
-    def alarm_metric(self, info: AlarmInfo, *, start: datetime, end: datetime) -> pd.Series:
-        """The alarm's datapoints over ``[start, end)`` (GetMetricData, every page)."""
+    def alarm_metric(self, info: AlarmInfo, *, start: datetime, end: datetime,
+                     period: int | None = None) -> pd.Series:
+        """The alarm's datapoints over ``[start, end)`` (GetMetricData, every page), at
+        ``period`` if given (a 10 s alarm drawn at 60 s once its 10 s data has aged out)."""
         queries: list[dict[str, Any]] = info.spec or []
         if not queries or info.evaluation is None:
             return pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
-        period = info.evaluation.period
-        if not period_is_valid(period, start, self.clock()):
+        if period is not None and period != info.evaluation.period:
+            queries = with_period(queries, period)
+        period = period or info.evaluation.period
+        if not period_is_valid(period, start, self.clock(), high_resolution=period < 60):
             raise PeriodError(f"CloudWatch keeps no {period}-second data from {start:%F %T}; "
                               "pick a more recent transition")
         returned = next((q["Id"] for q in queries if q.get("ReturnData", True)), queries[0]["Id"])

@@ -61,7 +61,8 @@ _M = TypeVar("_M", bound=BaseModel)
 
 @dataclass(frozen=True)
 class AlarmRule:
-    """One local alarm: what is measured (one query, or 100 x numerator / denominator)."""
+    """One local alarm: what is measured (one query, two added up, or 100 x numerator /
+    denominator)."""
 
     app: str
     name: str
@@ -73,10 +74,12 @@ class AlarmRule:
     unit: str = ""
     description: str = ""
     label: str = ""
+    also: MetricQuery | None = None  # added to the numerator (read + write throttles)
 
     @property
     def queries(self) -> list[MetricQuery]:
-        return [self.numerator] + ([self.denominator] if self.denominator else [])
+        return ([self.numerator] + ([self.also] if self.also else [])
+                + ([self.denominator] if self.denominator else []))
 
     @property
     def namespace(self) -> str:
@@ -90,6 +93,8 @@ class AlarmRule:
             return f.set_index("timestamp")["value"].sort_index()
 
         num = pick(self.numerator)
+        if self.also is not None:
+            num = num.add(pick(self.also), fill_value=0.0).rename("value")
         if self.denominator is None:
             return num
         den = pick(self.denominator)
@@ -305,10 +310,10 @@ def _alarms_of(rule: _Rule, app: App) -> list[AlarmRule]:
     for res_name, res in resources_of(app, kind):
         if rule.resources is not None and res_name not in rule.resources:
             continue
-        num, den = measure(rule.kind, app, res, period=ev.period, stat=stat)
+        m = measure(rule.kind, app, res, period=ev.period, stat=stat)
         out.append(AlarmRule(app.id, _prefixed(app.alarm_prefix, res_name, rule.suffix),
-                             rule.kind, res_name, ev, num, den, rule.unit, rule.description,
-                             f"{label} of {res_name}"))
+                             rule.kind, res_name, ev, m.numerator, m.denominator, rule.unit,
+                             rule.description, f"{label} of {res_name}", m.also))
     return out
 
 

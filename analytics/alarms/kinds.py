@@ -44,7 +44,7 @@ KINDS: dict[str, Kind] = {
     "lambda_throttles": Kind("lambdas", "-throttles", "", 10.0, ">=", 300, 1, 1, "notBreaching",
                              "Sum", "Lambda throttles"),
     "dynamodb_throttles": Kind("dynamodb_tables", "-throttles", "", 10.0, ">=", 300, 1, 1,
-                               "notBreaching", "Sum", "DynamoDB throttled requests"),
+                               "notBreaching", "Sum", "DynamoDB throttle events (read + write)"),
     "metric": Kind("", "", "", None, ">=", 300, 1, 1, "missing", "Average", "custom metric"),
 }
 #: What an app gets when its catalog entry says nothing about alarms.
@@ -59,21 +59,32 @@ def resources_of(app: App, kind: Kind) -> list[tuple[str, Any]]:
     return [(r, r) for r in items]
 
 
-def measure(kind_name: str, app: App, res: Any, *, period: int, stat: str
-            ) -> tuple[MetricQuery, MetricQuery | None]:
-    """What a kind measures on one resource: one query, or the numerator and denominator of a
-    rate in percent."""
+@dataclass(frozen=True)
+class Measure:
+    """What an alarm kind measures: ``numerator`` (+ ``also``), or 100 x that / ``denominator``."""
+
+    numerator: MetricQuery
+    denominator: MetricQuery | None = None
+    also: MetricQuery | None = None  # added to the numerator bucket by bucket
+
+
+def measure(kind_name: str, app: App, res: Any, *, period: int, stat: str) -> Measure:
+    """What a kind measures on one resource: one query (or two added up), or the numerator and
+    denominator of a rate in percent."""
     a, p = app.id, period
-    builders: dict[str, Callable[[], tuple[MetricQuery, MetricQuery | None]]] = {
-        "api_5xx_rate": lambda: (api_query(a, res, "5XXError", stat="Sum", period=p),
-                                 api_query(a, res, "Count", stat="Sum", period=p)),
-        "api_p95_latency": lambda: (api_query(a, res, "Latency", stat=stat, period=p), None),
-        "lambda_error_rate": lambda: (lambda_query(a, res, "Errors", stat="Sum", period=p),
-                                      lambda_query(a, res, "Invocations", stat="Sum", period=p)),
-        "lambda_errors": lambda: (lambda_query(a, res, "Errors", stat="Sum", period=p), None),
-        "lambda_throttles": lambda: (lambda_query(a, res, "Throttles", stat="Sum", period=p),
-                                     None),
-        "dynamodb_throttles": lambda: (dynamodb_query(a, res, "ThrottledRequests", stat="Sum",
-                                                      period=p), None),
+    builders: dict[str, Callable[[], Measure]] = {
+        "api_5xx_rate": lambda: Measure(api_query(a, res, "5XXError", stat="Sum", period=p),
+                                        api_query(a, res, "Count", stat="Sum", period=p)),
+        "api_p95_latency": lambda: Measure(api_query(a, res, "Latency", stat=stat, period=p)),
+        "lambda_error_rate": lambda: Measure(
+            lambda_query(a, res, "Errors", stat="Sum", period=p),
+            lambda_query(a, res, "Invocations", stat="Sum", period=p)),
+        "lambda_errors": lambda: Measure(lambda_query(a, res, "Errors", stat="Sum", period=p)),
+        "lambda_throttles": lambda: Measure(
+            lambda_query(a, res, "Throttles", stat="Sum", period=p)),
+        # Every throttled read and write of the table, whatever the operation.
+        "dynamodb_throttles": lambda: Measure(
+            dynamodb_query(a, res, "ReadThrottleEvents", stat="Sum", period=p),
+            also=dynamodb_query(a, res, "WriteThrottleEvents", stat="Sum", period=p)),
     }
     return builders[kind_name]()

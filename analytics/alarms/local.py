@@ -271,7 +271,12 @@ class LocalAlarms:
         s, e = as_utc(start), as_utc(end)
         return [t for t in evaluated[alarm_name][1].transitions if s <= t.at < e]
 
-    def alarm_metric(self, info: AlarmInfo, *, start: datetime, end: datetime) -> pd.Series:
-        """The alarm's datapoints over ``[start, end)`` at its period (timestamp -> value)."""
+    def alarm_metric(self, info: AlarmInfo, *, start: datetime, end: datetime,
+                     period: int | None = None) -> pd.Series:
+        """The alarm's datapoints over ``[start, end)`` at its period (timestamp -> value).
+
+        Local rules have minute periods, which the simulator keeps for its whole history, so
+        ``period`` never needs to differ from the rule's.
+        """
         rule: AlarmRule = info.spec
         return rule.values(self.metrics.get_metric_data(rule.queries, start=start, end=end))

@@ -21,7 +21,7 @@ from analytics.alarms.source import AlarmHistoryPending, HasAlarms
 from analytics.core import access
 from analytics.core.cache import Cached, UpstreamError
 from analytics.core.catalog import App
-from analytics.core.periods import align_down, align_up, as_utc
+from analytics.core.periods import MINUTE, align_down, align_up, as_utc, period_is_valid
 from analytics.core.runtime import RuntimeOf
 
 AlarmsRuntime = RuntimeOf[HasAlarms]
@@ -159,13 +159,25 @@ class MetricWindow:
     end: datetime
     moment: datetime | None
     note: str = ""
-    #: Seconds per drawn point: the alarm's period, or wider buckets over long ranges.
+    #: Seconds per drawn point: the alarm's period, 60 s for a high-resolution alarm whose
+    #: 10-second data has aged out, or wider buckets over long ranges.
     bucket: int = 0
+    #: True when a point is the worst of several periods rather than one period's value.
+    worst_of_bucket: bool = False
 
 
 def _no_metric(info: AlarmInfo) -> str:
     return ("a composite alarm has no metric of its own; see the alarms in its rule"
             if info.kind == "composite" else "this alarm has no plain threshold to draw")
+
+
+def _readable_period(period: int, start: datetime, now: datetime) -> tuple[int, str]:
+    """The period CloudWatch still has for data from ``start`` on: high-resolution datapoints
+    are kept 3 hours, then only as 1-minute aggregates, so an older window is drawn at 60 s."""
+    if period < MINUTE and not period_is_valid(period, start, now, high_resolution=True):
+        return MINUTE, (f"CloudWatch keeps {period}-second datapoints for 3 hours; this window "
+                        "is older, so it is drawn at 1-minute resolution")
+    return period, ""
 
 
 def worst_per_bucket(series: pd.Series, *, period: int, symbol: str, start: datetime,
@@ -194,16 +206,20 @@ def alarm_metric_range(rt: AlarmsRuntime, app_id: str, alarm_name: str, *, start
         empty = pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
         return Cached(MetricWindow(info, empty, start, end, None, _no_metric(info)), rt.clock())
     ev = info.evaluation
-    s, e = align_down(as_utc(start), ev.period), align_up(as_utc(end), ev.period)
+    period, aged = _readable_period(ev.period, as_utc(start), rt.now())
+    s, e = align_down(as_utc(start), period), align_up(as_utc(end), period)
 
     def load() -> MetricWindow:
-        raw = rt.sources.alarms.alarm_metric(info, start=s, end=e)
-        drawn, width = worst_per_bucket(raw, period=ev.period, symbol=ev.symbol, start=s)
-        note = ("" if width == ev.period else
-                f"worst value per {width // 60}-minute bucket ({len(raw):,} periods in range)")
-        return MetricWindow(info, drawn, s, e, None, note, width)
+        raw = rt.sources.alarms.alarm_metric(
+            info, start=s, end=e, period=None if period == ev.period else period)
+        drawn, width = worst_per_bucket(raw, period=period, symbol=ev.symbol, start=s)
+        note = aged if width == period else (
+            f"Metric drawn as the worst value per {width // 60}-minute bucket "
+            f"({len(raw):,} periods in range).")
+        return MetricWindow(info, drawn, s, e, None, note, width, width != period)
 
-    key = ("alarm_metric_range", app_id, alarm_name, int(s.timestamp()), int(e.timestamp()))
+    key = ("alarm_metric_range", app_id, alarm_name, int(s.timestamp()), int(e.timestamp()),
+           period)
     return rt.cache.get("metrics", key, load)
 
 
@@ -217,13 +233,22 @@ def alarm_metric_window(rt: AlarmsRuntime, app_id: str, alarm_name: str, *,
         empty = pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
         return Cached(MetricWindow(info, empty, moment, moment, moment, _no_metric(info)),
                       rt.clock())
-    p = info.evaluation.period
-    step = timedelta(seconds=p)
-    start = align_down(moment - WINDOW_BEFORE * step, p)
-    end = min(align_up(moment + WINDOW_AFTER * step, p), align_down(now or rt.now(), p))
-    if end <= start:
-        end = start + step
-    key = ("alarm_metric", app_id, alarm_name, int(start.timestamp()), int(end.timestamp()))
+    now = now or rt.now()
+    period = info.evaluation.period
+    start, end = _window(moment, period, now)
+    period, note = _readable_period(period, start, now)
+    if note:
+        start, end = _window(moment, period, now)
+    key = ("alarm_metric", app_id, alarm_name, int(start.timestamp()), int(end.timestamp()),
+           period)
     return rt.cache.get("metrics", key, lambda: MetricWindow(
-        info, rt.sources.alarms.alarm_metric(info, start=start, end=end), start, end, moment,
-        bucket=p))
+        info, rt.sources.alarms.alarm_metric(info, start=start, end=end, period=period),
+        start, end, moment, note, period))
+
+
+def _window(moment: datetime, period: int, now: datetime) -> tuple[datetime, datetime]:
+    """From 24 periods before ``moment`` to 12 after, never past the last complete period."""
+    step = timedelta(seconds=period)
+    start = align_down(moment - WINDOW_BEFORE * step, period)
+    end = min(align_up(moment + WINDOW_AFTER * step, period), align_down(now, period))
+    return start, max(end, start + step)

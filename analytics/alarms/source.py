@@ -39,8 +39,10 @@ class AlarmsSource(Protocol):
         """State changes of one alarm within ``[start, end)``, oldest first."""
         ...
 
-    def alarm_metric(self, info: AlarmInfo, *, start: datetime, end: datetime) -> pd.Series:
-        """The alarm's datapoints over ``[start, end)`` at its period (timestamp -> value)."""
+    def alarm_metric(self, info: AlarmInfo, *, start: datetime, end: datetime,
+                     period: int | None = None) -> pd.Series:
+        """The alarm's datapoints over ``[start, end)`` at ``period`` (default: the alarm's),
+        timestamp -> value."""
         ...
 
 

@@ -4,8 +4,11 @@ Order (the environment wins, as for every other setting; the variables arrive as
 :class:`~analytics.core.settings.AuthSettings`, never from ``os.environ`` here):
 
 - cookie: ``AUTH_COOKIE_NAME`` / ``AUTH_COOKIE_KEY`` / ``AUTH_COOKIE_EXPIRY_DAYS``, else
-  secrets.toml ``[auth_cookie] name / key / expiry_days``; expiry defaults to 1 day. The merged
-  values are validated by :class:`CookieSettings`.
+  secrets.toml ``[auth_cookie] name / key / expiry_days``; expiry defaults to 8 hours (the
+  cookie cannot be HttpOnly, so a stolen copy should not live long). The merged values are
+  validated by :class:`CookieSettings`.
+- ``AUTH_TRUSTED_PROXIES``: the load balancer's networks, the only peers whose
+  ``X-Forwarded-For`` names the client (:mod:`analytics.auth.client`).
 - users: ``AUTH_CREDENTIALS_YAML`` (the YAML text: how the ECS task receives it from Secrets
   Manager), else secrets.toml ``[credentials]``, else the file ``AUTH_CREDENTIALS_FILE``, else
   ``<data dir>/credentials.yaml``.
@@ -31,6 +34,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from analytics.auth.client import Network, TrustedProxiesError, parse_trusted_proxies
 from analytics.auth.credentials import (
     Credentials,
     CredentialsError,
@@ -46,7 +50,7 @@ from analytics.core.settings import AuthSettings
 from analytics.core.validation import first_problem
 
 DEFAULT_COOKIE_NAME = "central_analytics_auth"
-DEFAULT_EXPIRY_DAYS = 1.0
+DEFAULT_EXPIRY_DAYS = 8 / 24
 MAX_EXPIRY_DAYS = 30.0
 MIN_KEY_BYTES = 32
 GENERATE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
@@ -62,7 +66,15 @@ _COOKIE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class AuthConfigError(ValueError):
-    """The sign-in setup is unsafe or incomplete; the message says how to fix it."""
+    """The sign-in setup is unsafe or incomplete; the message says how to fix it.
+
+    ``public``: the message is fixed advice holding no configuration value (a refused cookie
+    key, nobody configured), so the login page may show it; anything else goes to the log only.
+    """
+
+    def __init__(self, message: str, *, public: bool = False) -> None:
+        super().__init__(message)
+        self.public = public
 
 
 class CookieSettings(BaseModel):
@@ -94,6 +106,10 @@ class CookieSettings(BaseModel):
                              f"most {MAX_EXPIRY_DAYS:g} days")
         return days
 
+    @property
+    def lifetime_s(self) -> float:
+        return self.expiry_days * 86_400.0
+
 
 @dataclass(frozen=True)
 class AuthConfig:
@@ -102,6 +118,7 @@ class AuthConfig:
     credentials: Credentials
     sso: SsoConfig | None
     warnings: tuple[str, ...] = ()
+    trusted_proxies: tuple[Network, ...] = ()
 
 
 def cookie_key_problem(key: str | None) -> str | None:
@@ -125,7 +142,7 @@ def check_cookie_key(key: str | None) -> None:
         raise AuthConfigError(
             f"Refusing to start: {problem}. Set AUTH_COOKIE_KEY (or [auth_cookie] key in "
             f".streamlit/secrets.toml) to at least {MIN_KEY_BYTES} random bytes, e.g. the output "
-            f"of: {GENERATE_KEY}")
+            f"of: {GENERATE_KEY}", public=True)
 
 
 def _local_cookie_key(data_dir: Path) -> str:
@@ -253,14 +270,15 @@ def load_auth_config(backend: str, *, data_dir: Path,
     try:
         creds = load_credentials(backend, data_dir=data_dir, secrets_=secrets_, auth=auth, out=out)
         sso = parse_sso(secrets_)
-    except (CredentialsError, SsoConfigError) as exc:
+        trusted = parse_trusted_proxies(auth.trusted_proxies)
+    except (CredentialsError, SsoConfigError, TrustedProxiesError) as exc:
         raise AuthConfigError(str(exc)) from exc
     if not creds.users and sso is None:
         raise AuthConfigError(
             "Nobody can sign in: no users are configured. Set AUTH_CREDENTIALS_YAML (or "
             "AUTH_CREDENTIALS_FILE) to a users file made with `python -m analytics.cli.users add`, "
-            "or configure SSO with an [auth] section in .streamlit/secrets.toml.")
+            "or configure SSO with an [auth] section in .streamlit/secrets.toml.", public=True)
     if sso is not None and not sso.has_rules:
         warnings.append("[auth] is configured but [sso_roles] has no rules: SSO users get no "
                         "access")
-    return AuthConfig(backend, cookie, creds, sso, tuple(warnings))
+    return AuthConfig(backend, cookie, creds, sso, tuple(warnings), trusted)

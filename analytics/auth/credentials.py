@@ -49,7 +49,7 @@ from pydantic import (
 )
 
 from analytics.core.access import ROLES
-from analytics.core.validation import first_problem
+from analytics.core.validation import Problem, first_problem
 
 ALL_APPS = "*"
 BCRYPT_ROUNDS = 12
@@ -137,12 +137,37 @@ def hash_password(password: str, rounds: int = BCRYPT_ROUNDS) -> str:
     return bcrypt.hashpw(raw, bcrypt.gensalt(rounds)).decode("ascii")
 
 
-def check_password_strength(password: str) -> None:
-    """The CLI's rule for passwords people choose: long enough, not one repeated character."""
+#: zxcvbn score a password must reach (0-4): admins see every app and the account's spend.
+MIN_SCORE = {"viewer": 3, "admin": 4}
+
+
+def check_password_strength(password: str, *, username: str = "", role: str = "admin",
+                            context: tuple[str, ...] = ()) -> None:
+    """The CLI's rule for passwords people choose; the error says why one was refused.
+
+    12+ characters, 5+ distinct, not containing the username, and a zxcvbn score of at least
+    3 (viewers) or 4 (admins): ``password1234`` or ``adminpassword`` are long enough and still
+    among the first guesses of any cracking list. ``context`` adds words that make a password
+    guessable here (the display name, the e-mail, the product's name).
+    """
     if len(password) < MIN_PASSWORD_CHARS:
         raise CredentialsError(f"password shorter than {MIN_PASSWORD_CHARS} characters")
     if len(set(password)) < 5:
         raise CredentialsError("password uses fewer than 5 distinct characters")
+    name = normalize_username(username)
+    if name and len(name) >= 3 and name in password.lower():
+        raise CredentialsError(f"password contains the username {name!r}")
+    from zxcvbn import zxcvbn  # imported here: ~0.3 s of dictionaries the dashboard never needs
+
+    words = [w for w in (name, *context, "central", "analytics", "dashboard") if w]
+    result = zxcvbn(password[:MAX_PASSWORD_BYTES], user_inputs=words)
+    need = MIN_SCORE.get(role, MIN_SCORE["admin"])
+    if result["score"] < need:
+        feedback = result.get("feedback") or {}
+        why = " ".join(x for x in (feedback.get("warning") or "", *(feedback.get(
+            "suggestions") or [])) if x) or "it is too easy to guess"
+        raise CredentialsError(f"password too guessable for a {role} (strength "
+                               f"{result['score']} of 4, needs {need}): {why}")
 
 
 @functools.cache
@@ -262,17 +287,31 @@ def parse_credentials(data: Any, source: str) -> Credentials:
                 dict(raw_entry) if isinstance(raw_entry, Mapping) else raw_entry,
                 context={"username": name})
         except ValidationError as exc:
-            raise CredentialsError(f"{where}: {first_problem(exc).message}") from None
+            raise CredentialsError(f"{where}: {_without_value(first_problem(exc))}") from None
         users[name] = User(name, entry.password_hash, entry.name or name, entry.email,
                            entry.role, entry.apps)
     return Credentials(users, source)
+
+
+def _without_value(problem: Problem) -> str:
+    """The message without the offending value: in this file it may be a hash or a password."""
+    return re.sub(r", got .*\Z", "", problem.message, flags=re.S)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Where and what, never the line itself (PyYAML's message quotes the line with a caret)."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return f"not valid YAML{where}: {exc.problem or exc.context or 'syntax error'}"
+    return "not valid YAML"
 
 
 def parse_yaml(text: str, source: str) -> Credentials:
     try:
         data = yaml.safe_load(text) or {"usernames": {}}
     except yaml.YAMLError as exc:
-        raise CredentialsError(f"{source}: not valid YAML: {exc}") from exc
+        raise CredentialsError(f"{source}: {_yaml_problem(exc)}") from None
     return parse_credentials(data, source)
 
 

@@ -36,6 +36,9 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/realtime.py", "Realtime", ":material/sensors:"),
     PageSpec("app_pages/alarms.py", "Alarms", ":material/notifications_active:"),
     PageSpec("app_pages/costs.py", "Costs", ":material/payments:"),
+    PageSpec("app_pages/pipeline.py", "Pipeline", ":material/schedule:", roles=("admin",)),
+    # the doctor's checks of the deployment: account-wide, and it spends ~$0.04 per run
+    PageSpec("app_pages/setup.py", "Setup", ":material/health_and_safety:", roles=("admin",)),
 )
 LOGIN_PAGE = "app_pages/login.py"
 

@@ -76,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _read_password(args: argparse.Namespace, stdin: TextIO, stderr: TextIO) -> str:
+def _read_password(args: argparse.Namespace, stdin: TextIO, stderr: TextIO, *, role: str,
+                   context: tuple[str, ...] = ()) -> str:
     if args.generate:
         password = random_password()
         stderr.write(f"Generated password for {args.username} (shown once): {password}\n")
@@ -87,7 +88,7 @@ def _read_password(args: argparse.Namespace, stdin: TextIO, stderr: TextIO) -> s
         password = getpass.getpass("New password: ")
         if getpass.getpass("Repeat it: ") != password:
             raise CredentialsError("the two passwords differ")
-    check_password_strength(password)
+    check_password_strength(password, username=args.username, role=role, context=context)
     return password
 
 
@@ -130,7 +131,8 @@ def _run(args: argparse.Namespace, creds: Credentials, settings: Settings,
         if user is not None:
             raise CredentialsError(f"user {name!r} exists; use `passwd` to change the password")
         apps = _apps(args.apps, args.role, settings.catalog_path)
-        password = _read_password(args, stdin, stderr)
+        password = _read_password(args, stdin, stderr, role=args.role,
+                                  context=(args.name or "", args.email or ""))
         new = User(name, hash_password(password), args.name or name, args.email, args.role, apps)
         stderr.write(f"added {name} ({args.role}, apps: "
                      f"{ALL_APPS if apps is None else ','.join(apps)})\n")
@@ -138,7 +140,8 @@ def _run(args: argparse.Namespace, creds: Credentials, settings: Settings,
     if user is None:
         raise CredentialsError(f"no user {name!r} in {creds.source}")
     if args.command == "passwd":
-        password = _read_password(args, stdin, stderr)
+        password = _read_password(args, stdin, stderr, role=user.role,
+                                  context=(user.name, user.email))
         stderr.write(f"password changed for {name}\n")
         return creds.with_user(User(name, hash_password(password), user.name, user.email,
                                     user.role, user.apps))

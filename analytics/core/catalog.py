@@ -57,6 +57,20 @@ def _positive(value: float) -> float:
     return value
 
 
+def _arns(arns: tuple[str, ...]) -> tuple[str, ...]:
+    for arn in arns:
+        if not arn.startswith("arn:"):
+            raise ValueError(f"expected IAM ARNs (arn:aws:iam::<account>:role/<name>), got "
+                             f"{arn!r}")
+    return _unique(arns)
+
+
+def _cap(value: int) -> int:
+    if not 1 <= value <= 100_000:
+        raise ValueError(f"must be between 1 and 100000, got {value}")
+    return value
+
+
 Names = Annotated[tuple[Text, ...], _list("names"), AfterValidator(_unique)]
 Positive = Annotated[Number, AfterValidator(_positive)]
 
@@ -80,6 +94,12 @@ class Api(_Frozen):
         if isinstance(data, dict) and "stage" not in data and data.get("kind") == "rest":
             return {**data, "stage": "prod"}
         return data
+
+    @property
+    def stage_given(self) -> bool:
+        """Whether the stage was named (in apps.toml or by discovery) rather than defaulted:
+        only then do an HTTP API's metrics carry the ``Stage`` dimension."""
+        return "stage" in self.model_fields_set
 
     @field_validator("kind")
     @classmethod
@@ -120,6 +140,14 @@ class App(_Frozen):
     mau_metric: Text = "ActiveUsers"
     alarm_prefix: str = ""
     weight: Positive = 1.0
+    #: IAM principals (ARNs; a role ARN also covers its sessions; * globs) that may write this
+    #: app's custom metrics through the ingest API. Nobody else may (403).
+    ingest_principals: Annotated[tuple[Text, ...], _list("ARNs"),
+                                 AfterValidator(_arns)] = ()
+    #: Cardinality caps over the retention window: distinct metric names of the app, and
+    #: distinct dimension sets of each metric. A batch that would pass one is refused (422).
+    max_metric_names: Annotated[int, AfterValidator(_cap)] = 200
+    max_dimension_sets: Annotated[int, AfterValidator(_cap)] = 100
     extra: dict[str, Any] = Field(default_factory=dict, repr=False)
 
     @model_validator(mode="before")

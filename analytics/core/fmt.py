@@ -92,3 +92,12 @@ def span_text(start: datetime, end: datetime, tz: tzinfo = UTC) -> str:
 def clock(epoch: float, tz: tzinfo = UTC) -> str:
     """``"2026-11-30 17:52:15 UTC"``: an instant with seconds and the zone's name."""
     return f"{datetime.fromtimestamp(epoch, tz):%Y-%m-%d %H:%M:%S} {zone_name(tz)}"
+
+
+def one_line(message: str, limit: int = 240) -> str:
+    """An error message fit for a page: one line, bounded, never an HTML error page's markup."""
+    head, sep, _ = message.partition("<")
+    if sep and ("<html" in message.lower() or "<!doctype" in message.lower()):
+        message = f"{head.strip()} (an HTML error page: does the endpoint implement this?)"
+    line = " ".join(message.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"

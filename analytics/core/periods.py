@@ -1,9 +1,10 @@
 """Time ranges and CloudWatch periods.
 
 CloudWatch silently returns *no data* when a period breaks its retention rules, so every period
-the dashboard sends is chosen here: 1-minute data lives 15 days, 5-minute data 63 days and 1-hour
-data 455 days. Start and end are aligned to the period so two viewers of "the last hour" in the
-same minute build the same cache key.
+the dashboard sends is chosen here: high-resolution data (1, 5, 10 and 30-second periods) lives
+3 hours, 1-minute data 15 days, 5-minute data 63 days and 1-hour data 455 days. Start and end
+are aligned to the period so two viewers of "the last hour" in the same minute build the same
+cache key.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ RETENTION_TIERS: tuple[tuple[int, int], ...] = (
     (63 * DAY, 300),
     (455 * DAY, 3600),
 )
+#: Sub-minute periods of high-resolution metrics, and how long CloudWatch keeps them.
+HIGH_RESOLUTION_PERIODS: tuple[int, ...] = (1, 5, 10, 30)
+HIGH_RESOLUTION_AGE = 3 * HOUR
 #: Periods the charts may use, smallest first.
 CANDIDATE_PERIODS: tuple[int, ...] = (
     60, 300, 600, 900, 1800, 3600, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY,
@@ -36,6 +40,14 @@ PRESETS: dict[str, timedelta] = {
     "7d": timedelta(days=7),
     "14d": timedelta(days=14),
     "30d": timedelta(days=30),
+}
+#: Long ranges served in whole UTC days from the pipeline's rollups stitched to CloudWatch's
+#: recent days (:mod:`analytics.pipeline.history`). Kept apart from PRESETS: CloudWatch alone
+#: cannot serve them (1-hour data lives 455 days), so only pages that stitch offer them.
+HISTORY_PRESETS: dict[str, timedelta] = {
+    "90d": timedelta(days=90),
+    "1y": timedelta(days=365),
+    "2y": timedelta(days=730),
 }
 DEFAULT_PRESET = "3h"
 DEFAULT_MAX_POINTS = 240
@@ -61,9 +73,16 @@ def min_period_for_age(age_s: float) -> int:
     raise PeriodError(f"data older than 455 days is not kept by CloudWatch ({age_s / DAY:.0f} d)")
 
 
-def period_is_valid(period: int, start: datetime, now: datetime) -> bool:
-    """Whether CloudWatch can answer ``period`` for a range starting at ``start``."""
+def period_is_valid(period: int, start: datetime, now: datetime, *,
+                    high_resolution: bool = False) -> bool:
+    """Whether CloudWatch can answer ``period`` for a range starting at ``start``.
+
+    Sub-minute periods exist only for high-resolution metrics (an alarm with a 10 s or 30 s
+    period is on one), and only for their last 3 hours.
+    """
     age = (as_utc(now) - as_utc(start)).total_seconds()
+    if high_resolution and period in HIGH_RESOLUTION_PERIODS:
+        return age <= HIGH_RESOLUTION_AGE
     try:
         multiple = min_period_for_age(age)
     except PeriodError:
@@ -156,3 +175,18 @@ def preset_range(preset: str, now: datetime | None = None, *,
     now = as_utc(now or utcnow())
     return make_range(now - PRESETS[preset], now, now=now, label=preset, max_points=max_points,
                       include_previous=include_previous)
+
+
+def history_range(preset: str, now: datetime | None = None) -> TimeRange:
+    """Whole UTC days ``[today - N, today)`` for a history preset: complete days only, one
+    bucket per day, the same buckets the pipeline's daily rollups hold."""
+    if preset not in HISTORY_PRESETS:
+        raise PeriodError(f"unknown history range {preset!r}; choose one of "
+                          f"{list(HISTORY_PRESETS)}")
+    end = align_down(as_utc(now or utcnow()), DAY)
+    return TimeRange(end - HISTORY_PRESETS[preset], end, DAY, preset)
+
+
+def is_history(tr: TimeRange) -> bool:
+    """Whether ``tr`` came from :func:`history_range` (served by the stitched history)."""
+    return tr.label in HISTORY_PRESETS and tr.period == DAY

@@ -94,6 +94,8 @@ class AuthSettings(BaseModel):
     credentials_yaml: SecretStr | None = Field(default=None,
                                                validation_alias="AUTH_CREDENTIALS_YAML")
     credentials_file: Path | None = Field(default=None, validation_alias="AUTH_CREDENTIALS_FILE")
+    #: Networks of the load balancer: the only peers whose X-Forwarded-For is believed.
+    trusted_proxies: str | None = Field(default=None, validation_alias="AUTH_TRUSTED_PROXIES")
 
 
 class Settings(BaseModel):
@@ -111,8 +113,14 @@ class Settings(BaseModel):
     metrics_table: str = Field(default="central-analytics-metrics",
                                validation_alias="METRICS_TABLE")
     connect_timeout: EnvFloat = Field(default=3.0, validation_alias="AWS_CONNECT_TIMEOUT")
+    #: Read timeout of the reads page views make: a hung endpoint fails in seconds.
     read_timeout: EnvFloat = Field(default=10.0, validation_alias="AWS_READ_TIMEOUT")
+    #: Read timeout of background work nobody waits on (scheduled refreshes).
+    background_read_timeout: EnvFloat = Field(default=30.0,
+                                              validation_alias="AWS_BACKGROUND_READ_TIMEOUT")
     max_attempts: EnvInt = Field(default=3, validation_alias="AWS_MAX_ATTEMPTS")
+    #: What a page view waits for its data before it shows "still loading" and the last value.
+    page_deadline_s: EnvFloat = Field(default=8.0, validation_alias="ANALYTICS_PAGE_DEADLINE_S")
     logs_query_timeout_s: EnvFloat = Field(default=20.0, validation_alias="LOGS_QUERY_TIMEOUT_S")
     simulator_seed: EnvInt = Field(default=7, validation_alias="SIMULATOR_SEED")
     simulator_live: EnvBool = Field(default=True, validation_alias="SIMULATOR_LIVE")
@@ -126,6 +134,21 @@ class Settings(BaseModel):
     ingest_log_level: Annotated[str, _one_of(LOG_LEVELS, upper=True)] = Field(
         default="WARNING", validation_alias="INGEST_LOG_LEVEL")
     dashboard_port: EnvInt = Field(default=8501, validation_alias="DASHBOARD_PORT")
+    #: The pipeline's stores and delivery (aws); the table name is the CDK stack's output.
+    rollups_table: str = Field(default="central-analytics-rollups",
+                               validation_alias="ROLLUPS_TABLE")
+    reports_bucket: str | None = Field(default=None, validation_alias="REPORTS_BUCKET")
+    reports_topic_arn: str | None = Field(default=None, validation_alias="REPORTS_TOPIC_ARN")
+    pipeline_state_machine_arn: str | None = Field(
+        default=None, validation_alias="PIPELINE_STATE_MACHINE_ARN")
+    #: How long a report link sent by SNS stays valid (a presigned URL is also cut short when
+    #: the signing role's session ends).
+    report_link_ttl_s: EnvInt = Field(default=86400, validation_alias="REPORT_LINK_TTL_S")
+    #: Local backend: run the pipeline daily and back the store up in the dashboard process.
+    #: Defaults to SIMULATOR_LIVE, so tests and benches on a static store run neither.
+    local_schedule: EnvBool = Field(validation_alias="LOCAL_SCHEDULE")
+    backup_interval_h: EnvFloat = Field(default=6.0, validation_alias="LOCAL_BACKUP_INTERVAL_H")
+    backup_keep: EnvInt = Field(default=8, validation_alias="LOCAL_BACKUP_KEEP")
     auth: AuthSettings = Field(default_factory=AuthSettings)
     secrets: Mapping[str, Any] = Field(default_factory=dict, repr=False)
     #: The variables above that the environment set (the others came from secrets.toml or
@@ -141,7 +164,13 @@ class Settings(BaseModel):
         backend = "aws" if aws_configured(data) else "local"
         data_dir = data.get("ANALYTICS_DATA_DIR", ROOT / ".data")
         return {"ANALYTICS_BACKEND": backend,
-                "ANALYTICS_DUCKDB": Path(data_dir) / "analytics.duckdb", **data}
+                "ANALYTICS_DUCKDB": Path(data_dir) / "analytics.duckdb",
+                "LOCAL_SCHEDULE": data.get("SIMULATOR_LIVE", "true"), **data}
+
+    @property
+    def backup_dir(self) -> Path:
+        """Where the local backend keeps its store's backup copies."""
+        return self.data_dir / "backups"
 
     @model_validator(mode="after")
     def _aws_needs_a_region(self) -> Settings:

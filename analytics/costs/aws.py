@@ -15,9 +15,10 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from analytics.core.aws_clients import AwsClients
+from analytics.core.fmt import one_line
 from analytics.costs.forecast import Forecast, z_for_level
 from analytics.costs.frames import (
     ALL,
@@ -25,6 +26,7 @@ from analytics.costs.frames import (
     DEFAULT_METRIC,
     METRICS,
     TAG_KEY,
+    TAG_STATUS,
     anomaly_frame,
     cost_frame,
     validate_query,
@@ -176,7 +178,19 @@ class AwsCosts:
             start, end, granularity=granularity, metric=metric, group_by=group_by
         )
         ce = self.clients.client("ce")
-        return parse_cost_pages(_pages(ce.get_cost_and_usage, request), metric, group_by)
+        frame = parse_cost_pages(_pages(ce.get_cost_and_usage, request), metric, group_by)
+        if "TAG" in group_by:
+            # Grouping by a tag that is not an active cost-allocation tag puts everything in
+            # "no tag": read its status with the costs (one request per 6-hour cache entry).
+            try:
+                frame.attrs[TAG_STATUS] = self.cost_allocation_tag_status(TAG_KEY)
+            except ClientError as exc:
+                error = exc.response.get("Error", {})
+                frame.attrs[TAG_STATUS] = one_line(
+                    f"unknown ({error.get('Code')}: {error.get('Message')})")
+            except BotoCoreError as exc:
+                frame.attrs[TAG_STATUS] = one_line(f"unknown ({type(exc).__name__}: {exc})")
+        return frame
 
     def get_cost_forecast(self, start: date, end: date, *, metric: str = DEFAULT_METRIC,
                           tag: str | None = None, level: int = DEFAULT_LEVEL) -> Forecast | None:
@@ -195,3 +209,12 @@ class AwsCosts:
         request = anomalies_request(start, end)
         ce = self.clients.client("ce")
         return parse_anomalies(_pages(ce.get_anomalies, request))
+
+    def cost_allocation_tag_status(self, key: str) -> str | None:
+        """ListCostAllocationTags for one user-defined tag key (one request, $0.01)."""
+        resp = self.clients.client("ce").list_cost_allocation_tags(
+            TagKeys=[key], Type="UserDefined")
+        for tag in resp.get("CostAllocationTags", []):
+            if tag.get("TagKey") == key:
+                return str(tag.get("Status"))
+        return None

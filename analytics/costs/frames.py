@@ -13,6 +13,9 @@ from datetime import date
 import pandas as pd
 
 TAG_KEY = "Application"
+#: ``attrs`` key of a cost frame grouped by tag: the tag's cost-allocation status as the source
+#: read it with the costs ("Active", "Inactive", None: never seen, "unknown (…)": unreadable).
+TAG_STATUS = "tag_status"
 #: Page/API metric name -> GetCostForecast's enum for the same metric.
 METRICS: dict[str, str] = {"UnblendedCost": "UNBLENDED_COST", "AmortizedCost": "AMORTIZED_COST"}
 DEFAULT_METRIC = "UnblendedCost"

@@ -20,6 +20,8 @@ from analytics.costs.frames import (
     ALL,
     DEFAULT_LEVEL,
     DEFAULT_METRIC,
+    TAG_KEY,
+    TAG_STATUS,
     anomaly_frame,
     cost_frame,
     validate_query,
@@ -70,7 +72,10 @@ class LocalCosts:
         """
         rows = self._cost_cursor().execute(
             sql, {"start": start, "end": end}).fetchall()
-        return cost_frame((p, s, t, float(a), False) for p, s, t, a in rows)
+        frame = cost_frame((p, s, t, float(a), False) for p, s, t, a in rows)
+        if "TAG" in group_by:
+            frame.attrs[TAG_STATUS] = self.cost_allocation_tag_status(TAG_KEY)
+        return frame
 
     def _daily_totals(self, start: date, end: date, metric: str, tag: str | None) -> pd.Series:
         where = "" if tag is None else "AND app_tag = $tag"
@@ -122,3 +127,7 @@ class LocalCosts:
                         impact / ev.expected * 100.0 if ev.expected else 0.0,
                         min(1.0, impact / max(ev.actual, 1e-9))))
         return anomaly_frame(out)
+
+    def cost_allocation_tag_status(self, key: str) -> str | None:
+        """The simulator's line items carry the tag as if it had always been active."""
+        return "Active"

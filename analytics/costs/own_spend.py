@@ -1,8 +1,11 @@
 """What the dashboard's own AWS API calls cost: priced from the cache's upstream-call counters.
 
-The botocore hook in :mod:`analytics.core.aws_clients` counts every call by API name
+The botocore hooks in :mod:`analytics.core.aws_clients` count every call by API name
 (``"cloudwatch.GetMetricData"``, ``"ce.GetCostAndUsage"``…) and its billable units (metrics
-requested for GetMetricData, 1 otherwise). Prices (us-east-1, /work/shared/aws-facts.md):
+requested for GetMetricData, 1 otherwise), and every retry with the same units: AWS bills each
+attempt that reaches it (a Cost Explorer retry is another $0.01), so a retry is priced like a
+call — an upper bound, since a throttled attempt may not be billed. Prices (us-east-1,
+/work/shared/aws-facts.md):
 
 - CloudWatch GetMetricData: $0.01 per 1,000 metrics requested (the counted units);
   other CloudWatch API requests $0.01 per 1,000 (free tier ignored: an upper bound);
@@ -31,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.core import access
 from analytics.core.runtime import HasBackend, RuntimeOf
 
 GET_METRIC_DATA_PER_1000_METRICS = 0.01
@@ -50,10 +54,17 @@ class Priced:
     units: int
     usd: float | None  # None: price unknown from the counters
     basis: str
+    retries: int = 0  # attempts after the first, priced in ``usd``
 
 
-def price_call(api: str, calls: int, units: int) -> Priced:
-    """Price one counter line; the basis says how."""
+def price_call(api: str, calls: int, units: int, *, retries: int = 0,
+               retry_units: int = 0) -> Priced:
+    """Price one counter line, retries included (each attempt is billed); the basis says how."""
+    line = _price(api, calls + retries, units + retry_units)
+    return Priced(api, calls, units, line.usd, line.basis, retries)
+
+
+def _price(api: str, calls: int, units: int) -> Priced:
     service, _, op = api.partition(".")
     if api == "cloudwatch.GetMetricData":
         return Priced(api, calls, units, units / 1000 * GET_METRIC_DATA_PER_1000_METRICS,
@@ -120,20 +131,31 @@ class OwnSpend:
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame([{
-            "api": p.api, "calls": p.calls, "billable_units": p.units,
+            "api": p.api, "calls": p.calls, "retries": p.retries, "billable_units": p.units,
             "usd_since_start": None if p.usd is None else round(p.usd, 4),
             "price_basis": p.basis,
-        } for p in self.lines], columns=["api", "calls", "billable_units", "usd_since_start",
-                                         "price_basis"])
+        } for p in self.lines], columns=["api", "calls", "retries", "billable_units",
+                                         "usd_since_start", "price_basis"])
 
 
 def own_spend(rt: RuntimeOf[HasBackend], *, now: float | None = None, since: float | None = None
               ) -> OwnSpend:
-    """Price the process's AWS calls so far (zero on the local backend, which makes none)."""
+    """Price the process's AWS calls so far (zero on the local backend, which makes none).
+
+    Account-level, like the account's totals: admins of every app only (a viewer gets
+    AccessDenied; a trusted process such as a CLI has no principal and may read it).
+    """
+    p = access.current_principal()
+    if p is not None and not (p.role == "admin" and p.apps is None):
+        raise access.AccessDenied("the dashboard's own AWS spend is shown to admins only")
     snap: dict[str, Any] = rt.cache.snapshot()
     calls: dict[str, int] = snap.get("aws_calls", {})
     units: dict[str, int] = snap.get("aws_units", {})
-    lines = [price_call(api, n, int(units.get(api, n))) for api, n in sorted(calls.items())]
+    retries: dict[str, int] = snap.get("aws_retries", {})
+    retry_units: dict[str, int] = snap.get("aws_retry_units", {})
+    lines = [price_call(api, n, int(units.get(api, n)), retries=retries.get(api, 0),
+                        retry_units=retry_units.get(api, retries.get(api, 0)))
+             for api, n in sorted(calls.items())]
     return OwnSpend(rt.sources.backend, lines, process_started_at() if since is None else since,
                     rt.clock() if now is None else now,
                     [p.api for p in lines if p.usd is None])

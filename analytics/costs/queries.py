@@ -23,7 +23,7 @@ from analytics.core.cache import Cached
 from analytics.core.catalog import Catalog
 from analytics.core.runtime import RuntimeOf
 from analytics.costs.forecast import Forecast, forecast_window
-from analytics.costs.frames import ALL, DEFAULT_LEVEL, DEFAULT_METRIC
+from analytics.costs.frames import ALL, DEFAULT_LEVEL, DEFAULT_METRIC, TAG_KEY, TAG_STATUS
 from analytics.costs.source import HasCosts
 
 CostsRuntime = RuntimeOf[HasCosts]
@@ -108,7 +108,10 @@ def costs(rt: CostsRuntime, start: date | datetime, end: date | datetime, *,
     key = ("usage", d0.isoformat(), d1.isoformat(), granularity, metric, groups)
     cached = rt.cache.get(KIND, key, lambda: rt.sources.costs.get_cost_and_usage(
         d0, d1, granularity=granularity, metric=metric, group_by=groups))
-    return _wrap(cached, label_and_filter(cached.value, rt.catalog))
+    frame = label_and_filter(cached.value, rt.catalog)
+    if TAG_STATUS in cached.value.attrs:
+        frame.attrs[TAG_STATUS] = cached.value.attrs[TAG_STATUS]
+    return _wrap(cached, frame)
 
 
 def forecast(rt: CostsRuntime, today: date | datetime, app_id: str | None, *,
@@ -154,3 +157,19 @@ def anomalies(rt: CostsRuntime, start: date | datetime, end: date | datetime
 def ce_requests(rt: CostsRuntime) -> int:
     """Cost Explorer requests this process made (every page counts): the cache's AWS counters."""
     return sum(n for api, n in rt.cache.snapshot()["aws_calls"].items() if api.startswith("ce."))
+
+
+def tag_status_note(status: str | None) -> str | None:
+    """The Costs page's warning when costs cannot be split by app (None when they can)."""
+    if status == "Active":
+        return None
+    if status is not None and status.startswith("unknown"):
+        return (f"Could not tell whether `{TAG_KEY}` is an active cost-allocation tag "
+                f"({status.removeprefix('unknown').strip(' ()')}); if it is not, every app "
+                "reads $0 and all spend is Untagged.")
+    state = "is not an active" if status else "has never been seen as a"
+    return (f"The `{TAG_KEY}` tag {state} cost-allocation tag, so Cost Explorer cannot group "
+            "costs by it: every app reads $0 and all spend lands in Untagged. Activate it in "
+            "Billing → Cost allocation tags (or `aws ce update-cost-allocation-tags-status "
+            f"--cost-allocation-tags-status TagKey={TAG_KEY},Status=Active`); it applies "
+            "from activation on, about a day later, and past months need a backfill request.")

@@ -26,7 +26,7 @@ from analytics.core.cache import Cached, UpstreamError
 from analytics.core.catalog import App
 from analytics.costs import queries as cost_queries
 from analytics.costs.forecast import Forecast, forecast_window
-from analytics.costs.frames import DEFAULT_LEVEL, DEFAULT_METRIC
+from analytics.costs.frames import DEFAULT_LEVEL, DEFAULT_METRIC, TAG_STATUS
 from analytics.costs.model import AppCost, CostView, Period, month_periods
 from analytics.costs.queries import UNTAGGED, CostsRuntime, is_admin
 
@@ -116,7 +116,9 @@ def cost_view(rt: CostsRuntime, apps: Sequence[App], *, today: date | datetime |
                     total_fc)
 
     parts: list[Cached[Any]] = [cached, *(a.cached for a in answers if a.cached is not None)]
-    notes = [a.note for a in answers if a.note]
+    tag_note = (cost_queries.tag_status_note(frame.attrs[TAG_STATUS])
+                if TAG_STATUS in frame.attrs else None)
+    notes = [*([tag_note] if tag_note else []), *(a.note for a in answers if a.note)]
     anomalies = pd.DataFrame()
     try:
         an = cost_queries.anomalies(rt, last.start, day)

@@ -32,6 +32,11 @@ class CostsSource(Protocol):
         """Anomalies overlapping ``[start, end)`` (the anomaly frame)."""
         ...
 
+    def cost_allocation_tag_status(self, key: str) -> str | None:
+        """``"Active"`` or ``"Inactive"`` for a user-defined cost-allocation tag, None when
+        billing has never seen it. Only an active tag groups costs."""
+        ...
+
 
 class HasCosts(Protocol):
     """Sources holding this concern's source (what its service needs of a runtime)."""

@@ -72,7 +72,8 @@ class AwsCustom:
         return sorted(names)
 
     def metric_stats(self, app_id: str, metric_name: str, *, start_ms: int, end_ms: int,
-                     period: int, stat: str, dims: str | None, now_ms: int) -> pd.DataFrame:
+                     period: int, stat: str, dims: str | None, now_ms: int,
+                     dims_in: Sequence[str] | None = None) -> pd.DataFrame:
         items = self._query(app_id, metric_name, start_ms=start_ms, last_ms=end_ms - 1,
                             now_ms=now_ms, attributes=("ts_ms", "dims", "value"))
         points = pd.DataFrame({
@@ -82,6 +83,8 @@ class AwsCustom:
         })
         if dims is not None:
             points = points[points["dims"] == dims]
+        if dims_in is not None:
+            points = points[points["dims"].isin(list(dims_in))]
         return aggregate_points(points, app_id=app_id, metric_name=metric_name,
                                 start_ms=start_ms, period=period, stat=stat)
 

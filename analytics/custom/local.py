@@ -49,7 +49,8 @@ class LocalCustom:
         return [str(r[0]) for r in rows]
 
     def metric_stats(self, app_id: str, metric_name: str, *, start_ms: int, end_ms: int,
-                     period: int, stat: str, dims: str | None, now_ms: int) -> pd.DataFrame:
+                     period: int, stat: str, dims: str | None, now_ms: int,
+                     dims_in: Sequence[str] | None = None) -> pd.DataFrame:
         q = percentile_of(stat)
         agg = f"quantile_cont(value, {q / 100.0!r})" if q is not None else _STAT_SQL[stat]
         lo, hi = sort_key_range(start_ms, end_ms - 1)
@@ -60,6 +61,9 @@ class LocalCustom:
         where_dims = ""
         if dims is not None:
             where_dims, params["dims"] = "AND dims = $dims", dims
+        if dims_in is not None:
+            where_dims += " AND list_contains($dims_in, dims)"
+            params["dims_in"] = list(dims_in)
         got = self._cursor().execute(f"""
             SELECT dims, (ts_ms - $start) // $width AS bucket, {agg} AS v
             FROM custom_metrics

@@ -10,7 +10,7 @@ tabs refreshing the Realtime page make one upstream call per TTL.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,12 +53,14 @@ def list_custom_metrics(rt: CustomRuntime, app_id: str) -> list[str]:
 def custom_metric_series(rt: CustomRuntime, app_id: str, metric_name: str, *, start: datetime,
                          end: datetime, period: int, stat: str = "Average",
                          dims: Mapping[str, str] | None = None,
+                         dims_in: Sequence[str] | None = None,
                          kind: str = "custom_metrics") -> Cached[pd.DataFrame]:
     """Tidy frame (timestamp, app, resource, metric, stat, value) of one custom metric.
 
     One series per dimension set (``resource`` = canonical dimensions) unless ``dims`` picks
     one (exact match, as a CloudWatch metric is its name plus its full dimension set; ``{}`` is
-    the dimensionless series). ``kind="live"`` uses the Realtime page's 1-second TTL.
+    the dimensionless series); ``dims_in`` keeps only those canonical dimension strings.
+    ``kind="live"`` uses the Realtime page's 1-second TTL.
     Cached by (app, metric, range, period, stat, dims): pass aligned ``start``/``end``.
     """
     access.visible_app(rt.catalog, app_id)
@@ -73,10 +75,13 @@ def custom_metric_series(rt: CustomRuntime, app_id: str, metric_name: str, *, st
         raise ValueError(f"{period} s buckets over this range exceed {MAX_BUCKETS:,} points; "
                          "choose a longer period")
     canonical = None if dims is None else canonical_dims(dims)
-    key = (app_id, metric_name, start_ms, end_ms, period, stat, canonical)
+    only = None if dims_in is None else tuple(sorted(set(dims_in)))
+    key = (app_id, metric_name, start_ms, end_ms, period, stat, canonical, only)
+    # dims_in is passed only when used, so a source written before it existed still answers
+    extra = {} if only is None else {"dims_in": only}
     return rt.cache.get(kind, key, lambda: rt.sources.custom.metric_stats(
         app_id, metric_name, start_ms=start_ms, end_ms=end_ms, period=period, stat=stat,
-        dims=canonical, now_ms=_now_ms(rt)))
+        dims=canonical, now_ms=_now_ms(rt), **extra))
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,8 @@ class LatestPoints:
     last_ts_ms: int | None
     lag_p50_ms: float | None
     lag_p95_ms: float | None
+    #: (metric, canonical dimensions, datapoints) in the window: what "top by volume" ranks.
+    series_points: tuple[tuple[str, str, int], ...] = ()
 
     def age_s(self, now: float) -> float | None:
         """Seconds from the last datapoint to ``now`` (computed at draw time, not fetch time)."""
@@ -110,6 +117,9 @@ class LatestPoints:
 
     def unit_of(self, metric: str) -> str | None:
         return next((m.unit for m in self.metrics if m.metric == metric), None)
+
+    def points_of(self, metric: str) -> int:
+        return next((m.points for m in self.metrics if m.metric == metric), 0)
 
 
 def summarize_recent(app_id: str, since_ms: int, recent: pd.DataFrame) -> LatestPoints:
@@ -122,8 +132,10 @@ def summarize_recent(app_id: str, since_ms: int, recent: pd.DataFrame) -> Latest
         units = grp["unit"].dropna()
         per.append(MetricLatest(str(metric), int(grp["ts_ms"].max()), len(grp),
                                 str(units.iloc[-1]) if len(units) else None))
+    counts = recent.groupby(["metric", "dims"], sort=True).size().reset_index(name="n")
+    series = tuple((str(m), str(d), int(n)) for m, d, n in counts.itertuples(index=False))
     return LatestPoints(app_id, since_ms, tuple(per), len(recent), int(recent["ts_ms"].max()),
-                        float(np.percentile(lag, 50)), float(np.percentile(lag, 95)))
+                        float(np.percentile(lag, 50)), float(np.percentile(lag, 95)), series)
 
 
 def latest_points(rt: CustomRuntime, app_id: str, *, since: datetime,

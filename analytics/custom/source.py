@@ -23,10 +23,11 @@ class CustomSource(Protocol):
         ...
 
     def metric_stats(self, app_id: str, metric_name: str, *, start_ms: int, end_ms: int,
-                     period: int, stat: str, dims: str | None, now_ms: int) -> pd.DataFrame:
+                     period: int, stat: str, dims: str | None, now_ms: int,
+                     dims_in: Sequence[str] | None = None) -> pd.DataFrame:
         """Tidy frame of ``stat`` per period bucket and dimension set over ``[start, end)``;
-        ``dims`` (a canonical string) keeps only that dimension set; TTL-expired points are
-        ignored."""
+        ``dims`` (a canonical string) keeps only that dimension set, ``dims_in`` only those;
+        TTL-expired points are ignored."""
         ...
 
     def recent_points(self, app_id: str, metric_names: Sequence[str], *, since_ms: int,

@@ -68,8 +68,7 @@ def metric_figure(window: MetricWindow, transitions: Sequence[Transition] = (), 
         "showlegend": False, "yaxis": {"title": {"text": info.unit or None}},
         "xaxis": {"type": "date", "title": {"text": zone_name(tz)},
                   "range": [_x(window.start, tz), _x(window.end, tz)]},
-        "title": {"text": f"{info.metric} ({bucket // 60}-minute "
-                          f"{'periods' if bucket == ev.period else 'buckets, worst value'})"},
+        "title": {"text": f"{info.metric} ({period_label(bucket, worst=window.worst_of_bucket)})"},
         "shapes": shapes,
         "annotations": [{"xref": "paper", "yref": "y", "x": 1, "y": ev.threshold,
                          "xanchor": "right", "yanchor": "bottom", "showarrow": False,
@@ -97,3 +96,10 @@ def timeline_figure(info: AlarmInfo, segments: Sequence[Segment],
               "xaxis": {"type": "date", "range": x_range},
               "yaxis": {"showticklabels": False}, "shapes": _marks(transitions, tz)}
     return go.Figure(data=traces, layout=layout)
+
+
+def period_label(seconds: int, *, worst: bool = False) -> str:
+    """``10`` -> "10-second periods", ``300`` -> "5-minute periods" (or "buckets, worst value"
+    when each point is the worst of several periods)."""
+    unit = f"{seconds}-second" if seconds % 60 else f"{seconds // 60}-minute"
+    return f"{unit} {'buckets, worst value' if worst else 'periods'}"

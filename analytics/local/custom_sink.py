@@ -59,11 +59,17 @@ class DuckDBSink:
         """
         if not items:
             return []
-        try:
-            unique, _ = self.keys.dedupe(items)
-            self.write_frame(items_frame(unique))
-        except Exception:
-            log.exception("custom metrics: DuckDB write failed")
+        problem = self.store.healthy()
+        if problem is None:
+            try:
+                unique, _ = self.keys.dedupe(items)
+                self.write_frame(items_frame(unique))
+            except Exception:
+                log.exception("custom metrics: DuckDB write failed")
+                return list(range(len(items)))
+            problem = self.store.healthy()  # after the commit: was it written to the real file?
+        if problem is not None:
+            log.error("custom metrics: not acknowledging %d items: %s", len(items), problem)
             return list(range(len(items)))
         return []
 
@@ -90,6 +96,42 @@ class DuckDBSink:
             self.writes += 1
         return len(rows)
 
+    def health(self) -> str | None:
+        """None when writes reach the store file; else why they cannot."""
+        return self.store.healthy()
+
     def count(self) -> int:
         """Rows stored (tests, bench)."""
         return self.store.count_rows(TABLE)
+
+
+class DuckDBSeriesRegistry:
+    """``SeriesRegistry`` counted from the table itself: the live names and dimension sets.
+
+    The local endpoint resolves one request at a time (``ingest.events.RESOLVE_LOCK``), so the
+    count and the write that follows cannot interleave with another batch's.
+    """
+
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+
+    def admit(self, batch: Mapping[str, Mapping[str, frozenset[str]]], *,
+              caps: Mapping[str, Any], now_ms: int, window_ms: int) -> Any:
+        from ingest.guard import Caps, check_caps
+
+        cur = self.store.cursor()
+        oldest = max(now_ms - window_ms, 0)
+        for app, metrics in sorted(batch.items()):
+            names = {str(r[0]) for r in cur.execute(
+                f"SELECT DISTINCT metric_name FROM {TABLE} WHERE app = ? AND ttl >= ? "
+                "AND ts_ms >= ?", [app, now_ms // 1000, oldest]).fetchall()}
+            dims: dict[str, set[str]] = {}
+            for metric in metrics:
+                dims[metric] = {str(r[0]) for r in cur.execute(
+                    f"SELECT DISTINCT dims FROM {TABLE} WHERE metric_id = ? AND ttl >= ? "
+                    "AND ts_ms >= ?", [f"{app}#{metric}", now_ms // 1000, oldest]).fetchall()}
+            over = check_caps(app, live_names=names, live_dims=dims, batch=metrics,
+                              caps=caps.get(app, Caps()))
+            if over is not None:
+                return over
+        return None

@@ -7,10 +7,11 @@ becomes an API Gateway HTTP API v2 event and goes through ``build_resolver`` fro
 bearer token instead of SigV4/IAM) differ. It runs inside the dashboard process because DuckDB
 allows one writer process.
 
-Token: ``settings.ingest_token`` (``INGEST_TOKEN`` from the environment, else from secrets.toml's
-``[analytics]`` table or top level), else a random token generated on first start, stored in
-``<data dir>/ingest-token`` (mode 600) and printed once. The business-metric feeder reads it
-through the same :func:`ingest_token`.
+Credentials: each app has its own token (:mod:`analytics.local.ingest_tokens`), which writes
+only that app (another app's ``applicationId`` is 403, nothing written). One operator token
+writes every app: ``settings.ingest_token`` (``INGEST_TOKEN``, from the environment or
+secrets.toml), else a random one kept in ``<data dir>/ingest-token`` (mode 600); the in-process
+business-metric feeder uses it, and it is not printed at start. Apps get their own token.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import json
 import logging
 import os
 import secrets
+import sys
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,9 +30,11 @@ from typing import Any
 from analytics.core.catalog import Catalog
 from analytics.core.clock import Clock, system_clock
 from analytics.core.settings import Settings
-from analytics.local.custom_sink import DuckDBSink
+from analytics.local.custom_sink import DuckDBSeriesRegistry, DuckDBSink
+from analytics.local.ingest_tokens import TokenBook, announce, token_book
 from ingest import app as ingest_app
 from ingest import events as ingest_events
+from ingest import guard as ingest_guard
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +104,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._serve()
 
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def do_OPTIONS(self) -> None:
+        self._serve()
+
     def _serve(self) -> None:
         body = b""
         raw_length = self.headers.get("Content-Length")
@@ -154,7 +164,18 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    #: The listen backlog: bursts of connecting clients queue instead of being reset.
+    request_queue_size = 128
     ingest: IngestServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away is one line, not a traceback; anything else is logged."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            log.info("local ingest: client %s went away (%s)", client_address[0],
+                     type(exc).__name__)
+            return
+        log.exception("local ingest: request from %s failed", client_address[0])
 
 
 class IngestServer:
@@ -200,14 +221,28 @@ class IngestServer:
 
 
 def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
+                         book: TokenBook | None = None,
                          clock: Clock = system_clock) -> Any:
-    """The Lambda's resolver with the DuckDB sink, bearer-token auth and no EMF output."""
-    lam = ingest_app
-    return lam.build_resolver(
+    """The Lambda's resolver with the DuckDB sink, bearer tokens and no EMF output.
+
+    ``token`` writes every app (the operator's); the ``book``'s tokens write one app each. On
+    a DuckDB sink the catalog's cardinality caps are enforced from the table itself.
+    """
+    operator = {ingest_guard.token_digest(token): ingest_guard.EVERY_APP} if token else {}
+
+    def lookup() -> dict[str, frozenset[str]]:
+        return {**(book.digests() if book is not None else {}), **operator}
+
+    registry = DuckDBSeriesRegistry(sink.store) if isinstance(sink, DuckDBSink) else None
+    return ingest_app.build_resolver(
         sink, catalog.ids(), emit_emf=False, clock=clock,
-        authenticate=lam.bearer_authenticator(token),
+        authorize=ingest_guard.bearer_authorizer(lookup),
         namespaces={a.id: a.namespace for a in catalog.apps},
         retention_days=RETENTION_DAYS,
+        registry=registry,
+        caps={a.id: ingest_guard.Caps(a.max_metric_names, a.max_dimension_sets)
+              for a in catalog.apps},
+        health_check=sink.health if isinstance(sink, DuckDBSink) else None,
     )
 
 
@@ -219,13 +254,17 @@ def start_ingest_server(catalog: Catalog, settings: Settings, sink: DuckDBSink,
     A taken port is reported and the dashboard runs on without the endpoint, rather than the
     whole start failing for a side feature.
     """
-    token, _ = ingest_token(settings)
-    resolver = build_local_resolver(catalog, sink, token, clock=clock)
+    token, _ = ingest_token(settings, announce=False)
+    book = token_book(settings.data_dir)
+    resolver = build_local_resolver(catalog, sink, token, book=book, clock=clock)
     try:
         server = IngestServer(resolver, token, host, settings.ingest_port)
     except OSError as exc:
         log.error("local ingest endpoint not started: cannot listen on %s:%s (%s); set "
                   "INGEST_PORT to a free port", host, settings.ingest_port, exc.strerror or exc)
         return None
+    new = book.ensure(catalog.ids())
+    if new:  # printed once, on the operator's terminal; never logged again
+        print(announce(new, book.path, server.url), flush=True)
     log.info("local ingest endpoint on %s", server.url)
     return server.start()

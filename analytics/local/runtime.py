@@ -3,7 +3,9 @@
 The simulator's watermark is committed with the samples it covers, so a restart fills exactly
 the gap since the last run — no duplicates, no holes — and 14 days of history on first start.
 Each fill step also brings the simulated cost line items up to date; then the business-metric
-history, the local ingest endpoint and the live feeder start (:mod:`analytics.local.live_services`).
+history, the local ingest endpoint and the live feeder start (:mod:`analytics.local.live_services`),
+and, on a live store, the periodic jobs: a backup copy every 6 hours and whatever the composition
+root schedules (the daily pipeline run).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from analytics.core.catalog import Catalog
 from analytics.core.clock import Clock, system_clock
 from analytics.core.settings import Settings
 from analytics.local import live_services
+from analytics.local.backup import backup_due, take_backup
 from analytics.local.sim_costs import make_hook
 from analytics.local.simulator import DAY_MS, Simulator
 from analytics.local.store import LocalStore
@@ -86,6 +89,37 @@ class LiveFeeder:
                 log.exception("simulator tick failed; retrying next tick")
 
 
+class Periodic:
+    """A daemon thread calling ``job`` after ``first_s`` and then every ``every_s`` seconds.
+
+    A failing job is logged and tried again at the next tick: a periodic job must never take
+    the dashboard down.
+    """
+
+    def __init__(self, name: str, job: Callable[[], object], *, every_s: float,
+                 first_s: float = 0.0) -> None:
+        self.name, self.job, self.every_s, self.first_s = name, job, every_s, first_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> Periodic:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        wait = self.first_s
+        while not self._stop.wait(wait):
+            try:
+                self.job()
+            except Exception:
+                log.exception("periodic job %s failed; retrying next tick", self.name)
+            wait = self.every_s
+
+
 class LocalRuntime:
     """Everything the local backend runs in-process: store, simulator, feeders, ingest twin."""
 
@@ -109,8 +143,32 @@ class LocalRuntime:
             self.feeder.start()
         self.services: list[live_services.Stoppable] = live_services.start(
             catalog, settings, store, clock=clock)
+        self.settings = settings
+        self.jobs: list[Periodic] = []
+        if settings.local_schedule and settings.backup_interval_h > 0:
+            # checked every 10 minutes, taken when the newest copy is older than the interval
+            self.schedule("backup", self.backup_if_due, every_s=600.0)
+
+    def schedule(self, name: str, job: Callable[[], object], *, every_s: float,
+                 first_s: float = 0.0) -> None:
+        """Run ``job`` periodically in this process until :meth:`stop`."""
+        self.jobs.append(Periodic(name, job, every_s=every_s, first_s=first_s).start())
+
+    def backup_if_due(self, now: int | None = None, *, force: bool = False) -> bool:
+        """Take a backup copy when the newest is older than the interval (or ``force``);
+        True if one was taken."""
+        at = now_ms(self.clock) if now is None else now
+        directory = self.settings.backup_dir
+        interval_s = self.settings.backup_interval_h * 3600
+        if not force and not backup_due(directory, now_ms=at, interval_s=interval_s):
+            return False
+        taken = take_backup(self.store, directory, now_ms=at, keep=self.settings.backup_keep)
+        log.info("local store backed up to %s (%d bytes)", taken.path, taken.size)
+        return True
 
     def stop(self) -> None:
+        for job in self.jobs:
+            job.stop()
         for service in self.services:
             service.stop()
         if self.feeder:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from analytics.core.catalog import App, Catalog
+from analytics.core.catalog import Api, App, Catalog
 from analytics.metrics.queries import (
     api_query,
     cold_start_query,
@@ -173,9 +173,15 @@ def generate_day(app: App, day: int, seed: int) -> pd.DataFrame:
         p5 = np.where(burst & (i == 0), 0.09, 0.0015)
         e4 = rng.binomial(count, 0.018)
         e5 = rng.binomial(count, p5)
-        b.per_minute(api_query(app.id, api, "Count", stat="Sum", period=60).series_key, count)
-        b.per_minute(api_query(app.id, api, "4XXError", stat="Sum", period=60).series_key, e4)
-        b.per_minute(api_query(app.id, api, "5XXError", stat="Sum", period=60).series_key, e5)
+        for metric, values in (("Count", count), ("4XXError", e4), ("5XXError", e5)):
+            key = api_query(app.id, api, metric, stat="Sum", period=60).series_key
+            b.per_minute(key, values)
+            if api.kind == "http" and api.stage_given:
+                # AWS publishes HTTP API metrics per stage *and* summed over stages (ApiId
+                # alone); the counts get that second copy too, so alarms on either resolve.
+                whole = api_query(app.id, Api(id=api.id, name=api.name, kind="http"), metric,
+                                  stat="Sum", period=60)
+                b.per_minute(whole.series_key, values)
         per_min = np.where(count > 0, k, 0)
         median = np.repeat((55.0 + 25 * i) * (0.85 + 0.3 * load) * np.where(slow, 3.2, 1.0),
                            per_min)
@@ -228,9 +234,19 @@ def generate_day(app: App, day: int, seed: int) -> pd.DataFrame:
             ).series_key,
             np.round(rate * 0.25 * np.exp(rng.normal(0, 0.1, 1440)), 1),
         )
+        throttled = np.where(throttle, rng.poisson(25, 1440), 0)
+        reads = rng.binomial(throttled, 0.4)  # a throttling episode hits reads and writes
         b.per_minute(
             dynamodb_query(app.id, table, "ThrottledRequests", stat="Sum", period=60).series_key,
-            np.where(throttle, rng.poisson(25, 1440), 0),
+            throttled - reads,  # CloudWatch's per-operation metric: PutItem's share only
+        )
+        b.per_minute(
+            dynamodb_query(app.id, table, "ReadThrottleEvents", stat="Sum", period=60).series_key,
+            reads,
+        )
+        b.per_minute(
+            dynamodb_query(app.id, table, "WriteThrottleEvents", stat="Sum", period=60)
+            .series_key, throttled - reads,
         )
         per_min = np.full(1440, 3)
         b.spread(dynamodb_query(app.id, table, "SuccessfulRequestLatency", stat="p95", period=60)

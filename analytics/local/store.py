@@ -4,10 +4,17 @@ Samples are kept raw (one row per observation) so any percentile can be computed
 CloudWatch does from raw values. Series are normalised into a small ``series`` table so the big
 ``samples`` table holds only integers and doubles. Every table is created when the store opens,
 so a reader never finds a table missing before its first writer ran.
+
+Faults are explicit: a file that cannot be opened (corrupt, read-only, not ours) is a
+:class:`StoreError` naming it, and a file deleted or replaced under the running process is
+noticed by :meth:`LocalStore.healthy` (DuckDB would go on writing into the unlinked inode, and
+every acknowledged point would vanish at the next start). Files are private (0600, dir 0700).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -63,6 +70,19 @@ CREATE TABLE IF NOT EXISTS cost_items (
     anomaly BOOLEAN NOT NULL,
     PRIMARY KEY (day, service, app_tag)
 );
+-- the pipeline's daily rollups (one row per app and day: a re-run replaces it) and its runs
+CREATE TABLE IF NOT EXISTS rollups (
+    app VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    data VARCHAR NOT NULL,          -- JSON: CloudWatch daily statistics, costs, custom sums
+    computed_ms BIGINT NOT NULL,
+    PRIMARY KEY (app, day)
+);
+CREATE TABLE IF NOT EXISTS pipeline_runs (
+    run_id VARCHAR PRIMARY KEY,
+    started_ms BIGINT NOT NULL,
+    data VARCHAR NOT NULL           -- JSON run record: request, status, counts, durations
+);
 """
 
 
@@ -84,6 +104,16 @@ def _factorize_keys(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, st
             parts.append(str(uniq[i]))
         keys.append((parts[2], parts[1], parts[0]))
     return codes, keys
+class StoreError(RuntimeError):
+    """The store file cannot be used; the message names it and says what to do."""
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 class LocalStore:
@@ -94,15 +124,51 @@ class LocalStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(str(path))
+        self._memory = str(path) == ":memory:"
+        if not self._memory:
+            if not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(self.path.parent, 0o700)
+            if self.path.exists() and (not os.access(self.path, os.R_OK | os.W_OK)
+                                       or not self.path.stat().st_mode & 0o200):
+                # the mode bit too: root may write anything, but a file made read-only by its
+                # owner is a statement that this process should not change it
+                raise StoreError(f"{self.path}: the local store is read-only; fix its "
+                                 "permissions (chmod 600) or set ANALYTICS_DUCKDB")
+        try:
+            self._con = duckdb.connect(str(path))
+            self._con.execute(SCHEMA)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise StoreError(f"{self.path}: cannot open the local store ({type(exc).__name__}: "
+                             f"{first}); move the file aside to start a new one, or set "
+                             "ANALYTICS_DUCKDB") from None
         #: Hold while writing from any thread: one writer at a time keeps transactions simple.
         self.write_lock = threading.RLock()
         self._series: dict[tuple[str, str, str], int] = {}
-        with self.write_lock:
-            self._con.execute(SCHEMA)
+        self._identity = None if self._memory else _file_id(self.path)
+        self._private()
         self._load_series()
+
+    def _private(self) -> None:
+        """0600 on the database and its write-ahead log (DuckDB creates them with the umask)."""
+        if self._memory:
+            return
+        for f in (self.path, self.path.with_name(self.path.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError, PermissionError):
+                if f.stat().st_mode & 0o077:
+                    os.chmod(f, 0o600)
+
+    def healthy(self) -> str | None:
+        """None while the file is the one opened; else why not (deleted, replaced)."""
+        if self._memory:
+            return None
+        now = _file_id(self.path)
+        if now is None:
+            return f"{self.path} was deleted while the dashboard was running"
+        if now != self._identity:
+            return f"{self.path} was replaced while the dashboard was running"
+        return None
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for the calling thread (DuckDB connections are not thread-safe)."""
@@ -178,6 +244,7 @@ class LocalStore:
             except Exception:
                 cur.execute("ROLLBACK")
                 raise
+            self._private()
 
     def get_meta(self, key: str) -> str | None:
         row = self.cursor().execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()

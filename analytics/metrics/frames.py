@@ -13,6 +13,9 @@ import pandas as pd
 
 from analytics.metrics.queries import TIDY_COLUMNS
 
+#: ``frame.attrs`` key of the notes a source attaches to its answer (a series AWS refused).
+NOTES = "notes"
+
 
 def empty_tidy() -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype="object") for c in TIDY_COLUMNS})

@@ -69,7 +69,7 @@ class LocalMetrics:
         sid = np.asarray(got["series_id"], dtype="int64")
         stamps = start_ms + np.asarray(got["bucket"], dtype="int64") * width
         pct = (np.stack([np.asarray(v, dtype="float64") for v in got["pct"]])
-               if pcts and len(sid) else None)
+               if pcts and len(sid) else np.empty((0, len(pcts))))  # no rows: nothing to pick
         out: list[Part] = []
         for q in queries:
             rows = sid == ids[q.series_key]
@@ -77,7 +77,6 @@ class LocalMetrics:
             if p is None:
                 values = np.asarray(got[q.stat], dtype="float64")[rows]
             else:
-                assert pct is not None  # a percentile query made the SQL ask for them
                 values = pct[rows, pcts.index(p)]
             out.append((stamps[rows], q.app, q.resource, q.metric, q.stat, values))
         return out

@@ -3,7 +3,11 @@
 A :class:`MetricQuery` is backend-neutral: the aws backend turns it into one
 ``MetricDataQuery``, the local backend into a DuckDB aggregation with the same semantics.
 The builders below know each AWS service's namespace, metric names and dimensions (HTTP APIs
-say ``5xx`` where REST APIs say ``5XXError``) so pages only speak logical names.
+say ``5xx`` where REST APIs say ``5XXError``) so pages only speak logical names. The traps they
+encode: DynamoDB's ``ThrottledRequests`` counts one operation (and BatchWriteItem only when the
+whole batch was throttled), so throttles are ``ReadThrottleEvents`` + ``WriteThrottleEvents`` by
+table; ``SuccessfulRequestLatency`` exists only per operation; S3 sizes are published per
+storage type; an HTTP API's ``ApiId`` alone sums every stage.
 """
 
 from __future__ import annotations
@@ -69,19 +73,30 @@ class MetricQuery:
 API_METRICS = ("Count", "Latency", "IntegrationLatency", "4XXError", "5XXError")
 LAMBDA_METRICS = ("Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions")
 DYNAMODB_METRICS = (
-    "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ThrottledRequests",
-    "SuccessfulRequestLatency",
+    "ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits", "ReadThrottleEvents",
+    "WriteThrottleEvents", "ThrottledRequests", "SuccessfulRequestLatency",
 )
+#: DynamoDB metrics published per ``Operation`` (and the one asked for when none is given).
+DYNAMODB_PER_OPERATION = {"SuccessfulRequestLatency": "Query", "ThrottledRequests": "PutItem"}
 RDS_METRICS = ("CPUUtilization", "DatabaseConnections", "ReadLatency", "WriteLatency",
                "FreeStorageSpace")
 S3_METRICS = ("BucketSizeBytes", "NumberOfObjects")
+#: The storage types whose ``BucketSizeBytes`` adds up to a bucket's size (AWS's S3 metrics
+#: reference). Every storage class is listed; the per-object overheads of the archive and IA
+#: classes (``*Overhead``, a few dozen KB per object) and staging storage are not.
+S3_STORAGE_TYPES = (
+    "StandardStorage", "IntelligentTieringFAStorage", "IntelligentTieringIAStorage",
+    "IntelligentTieringAAStorage", "IntelligentTieringAIAStorage",
+    "IntelligentTieringDAAStorage", "StandardIAStorage", "OneZoneIAStorage",
+    "ReducedRedundancyStorage", "GlacierInstantRetrievalStorage", "GlacierStorage",
+    "DeepArchiveStorage",
+)
+S3_DAY = 86400
 #: Where the local simulator keeps Lambda cold starts (one InitDuration sample per cold start).
 #: On aws they come from Logs Insights instead; the same name keeps one query interface.
 COLD_START_NAMESPACE = "CentralAnalytics/LambdaInit"
 
 _HTTP_API_NAMES = {"4XXError": "4xx", "5XXError": "5xx"}
-#: DynamoDB publishes these per operation; we watch one representative operation of each kind.
-DYNAMODB_OPERATION = {"SuccessfulRequestLatency": "Query", "ThrottledRequests": "PutItem"}
 
 
 def _q(ns: str, name: str, dims: Dims, stat: str, period: int, app: str, res: str,
@@ -94,7 +109,9 @@ def api_query(app: str, api: Api, metric: str, *, stat: str, period: int) -> Met
         raise ValueError(f"unknown API Gateway metric {metric!r}")
     if api.kind == "http":
         name = _HTTP_API_NAMES.get(metric, metric)
-        dims: Dims = (("ApiId", api.id),)
+        # ApiId alone sums every stage: narrow to the stage the catalog (or discovery) names.
+        dims: Dims = ((("ApiId", api.id), ("Stage", api.stage)) if api.stage_given
+                      else (("ApiId", api.id),))
     else:
         name = metric
         dims = (("ApiName", api.name), ("Stage", api.stage))
@@ -113,12 +130,16 @@ def cold_start_query(app: str, function: str, *, stat: str, period: int) -> Metr
               app, function, "InitDuration")
 
 
-def dynamodb_query(app: str, table: str, metric: str, *, stat: str, period: int) -> MetricQuery:
+def dynamodb_query(app: str, table: str, metric: str, *, stat: str, period: int,
+                   operation: str | None = None) -> MetricQuery:
+    """A table metric; per-operation metrics take ``operation`` (default: the usual one)."""
     if metric not in DYNAMODB_METRICS:
         raise ValueError(f"unknown DynamoDB metric {metric!r}")
     dims: Dims = (("TableName", table),)
-    if metric in DYNAMODB_OPERATION:
-        dims = (("Operation", DYNAMODB_OPERATION[metric]), ("TableName", table))
+    if metric in DYNAMODB_PER_OPERATION:
+        dims = (("Operation", operation or DYNAMODB_PER_OPERATION[metric]), ("TableName", table))
+    elif operation is not None:
+        raise ValueError(f"DynamoDB publishes {metric} per table, not per operation")
     return _q("AWS/DynamoDB", metric, dims, stat, period, app, table, metric)
 
 
@@ -129,9 +150,23 @@ def rds_query(app: str, instance: str, metric: str, *, stat: str, period: int) -
               instance, metric)
 
 
-def s3_query(app: str, bucket: str, metric: str, *, stat: str, period: int) -> MetricQuery:
+def s3_query(app: str, bucket: str, metric: str, *, stat: str, period: int,
+             storage_type: str | None = None) -> MetricQuery:
+    """A daily S3 storage metric. ``BucketSizeBytes`` is one storage type (default Standard),
+    labelled ``BucketSizeBytes/<type>``; :func:`s3_size_queries` asks for all of them."""
     if metric not in S3_METRICS:
         raise ValueError(f"unknown S3 metric {metric!r}")
-    storage = "StandardStorage" if metric == "BucketSizeBytes" else "AllStorageTypes"
+    if metric == "BucketSizeBytes":
+        storage = storage_type or "StandardStorage"
+        label = f"{metric}/{storage}"
+    else:
+        storage, label = "AllStorageTypes", metric
     return _q("AWS/S3", metric, (("BucketName", bucket), ("StorageType", storage)), stat,
-              max(period, 86400), app, bucket, metric)
+              max(period, S3_DAY), app, bucket, label)
+
+
+def s3_size_queries(app: str, bucket: str, *, stat: str, period: int) -> list[MetricQuery]:
+    """``BucketSizeBytes`` of every storage type: their sum is the bucket's size (a type the
+    bucket does not use has no datapoint, so it adds nothing)."""
+    return [s3_query(app, bucket, "BucketSizeBytes", stat=stat, period=period, storage_type=t)
+            for t in S3_STORAGE_TYPES]

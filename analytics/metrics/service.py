@@ -2,7 +2,8 @@
 
 A whole page's queries go to the source in a single ``get_metric_data`` call (the aws source
 packs up to 500 per GetMetricData request), keyed on the aligned range so concurrent viewers
-share one upstream call.
+share one upstream call. Notes the source attached to its answer (a series AWS refused) are
+handed to the running page every time the answer is served, cached or not.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import pandas as pd
 
 from analytics.core import access
 from analytics.core.cache import Cached
+from analytics.core.notes import note
 from analytics.core.runtime import RuntimeOf
+from analytics.metrics.frames import NOTES
 from analytics.metrics.queries import MetricQuery
 from analytics.metrics.source import HasMetrics
 
@@ -29,5 +32,7 @@ def fetch_metrics(rt: MetricsRuntime, queries: Sequence[MetricQuery], *, start: 
     """
     qs = tuple(q for q in queries if access.allowed(q.app))
     key = (qs, int(start.timestamp()), int(end.timestamp()))
-    return rt.cache.get(kind, key, lambda: rt.sources.metrics.get_metric_data(
+    cached = rt.cache.get(kind, key, lambda: rt.sources.metrics.get_metric_data(
         qs, start=start, end=end))
+    note(*cached.value.attrs.get(NOTES, ()))
+    return cached

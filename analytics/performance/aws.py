@@ -1,16 +1,20 @@
 """Lambda cold starts from CloudWatch Logs Insights, and resources found by tag.
 
-Cold starts: a Lambda REPORT line carries ``@initDuration`` only on a cold start, so one Logs
-Insights query per function's log group (``/aws/lambda/<function>``) counts invocations and cold
-starts and takes the init-duration percentiles. Logs Insights is asynchronous: StartQuery, then
-GetQueryResults until ``Complete``. Polling backs off (0.5 s doubling to 2 s) and gives up after a
-bounded time (``LOGS_QUERY_TIMEOUT_S``, 20 s by default) with a message saying so, and StopQuery is
-called so an abandoned query stops scanning (and billing) — a page must not hang on a slow log
-group.
+Cold starts: a Lambda REPORT carries an init duration only on a cold start, so one Logs Insights
+query per function counts invocations and cold starts and takes the init-duration percentiles.
+Which log group and which query come from the function's configuration (GetFunctionConfiguration:
+log format, custom log group, SnapStart; see :mod:`analytics.performance.insights`). Logs
+Insights is asynchronous: StartQuery, then GetQueryResults until ``Complete``. Polling backs off
+(0.5 s doubling to 2 s) and gives up after a bounded time (``LOGS_QUERY_TIMEOUT_S``, 20 s by
+default) with a message saying so, and StopQuery is called so an abandoned query stops scanning
+(and billing) — a page must not hang on a slow log group. A log group the role may not query
+is a note on its row, never an empty "0 cold starts".
 
-Discovery: ``tag:GetResources`` (paginated) for ``Application=<cost_tag>``; ARNs are mapped to
-CloudWatch dimension values by :mod:`analytics.performance.discovery`; API Gateway names and stages,
-which REST API metrics are keyed by, are looked up by id.
+Discovery: ``tag:GetResources`` (paginated) for ``Application=<cost_tag>`` over every API
+Gateway resource type (stages carry the tags SAM and CloudFormation set); ARNs are mapped to
+CloudWatch dimension values by :mod:`analytics.performance.discovery`; API Gateway names and
+stages, which REST API metrics are keyed by, are looked up by id — a denied lookup fails the
+discovery with its reason instead of leaving a chart keyed by the id, which is always empty.
 """
 
 from __future__ import annotations
@@ -27,14 +31,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 from analytics.core.aws_clients import AwsClients
 from analytics.core.catalog import Api, App, Resources
 from analytics.core.periods import as_utc
+from analytics.core.permissions import DENIED_CODES
 from analytics.performance.coldstarts import frame, row
 from analytics.performance.discovery import RESOURCE_TYPES, TAG_KEY, ApiRef, classify
-
-COLD_START_QUERY = (
-    'filter @type = "REPORT"\n'
-    "| stats count(*) as invocations, count(@initDuration) as coldStarts, "
-    "pct(@initDuration, 50) as initP50, pct(@initDuration, 95) as initP95"
+from analytics.performance.insights import (
+    LogSetup,
+    cold_start_query,
+    default_log_group,
+    default_setup,
+    setup_from_configuration,
 )
+
+#: The query over plain-text REPORT lines (Lambda's default log format).
+COLD_START_QUERY = cold_start_query()
+#: Error codes meaning "the caller may not": surfaced, never read as "no data".
+DENIED = DENIED_CODES
 DEFAULT_LOGS_TIMEOUT_S = 20.0
 TIMEOUT_SETTING = "LOGS_QUERY_TIMEOUT_S"
 _DONE_BAD = ("Failed", "Cancelled", "Timeout", "Unknown")
@@ -49,18 +60,27 @@ class LogsQueryTimeout(LogsQueryError):
 
 
 def log_group(function: str) -> str:
-    return f"/aws/lambda/{function}"
+    return default_log_group(function)
 
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def parse_cold_start_results(function: str, results: list[list[dict[str, str]]]
-                             ) -> dict[str, object]:
+class DiscoveryDenied(RuntimeError):
+    """A lookup the discovery needs was refused: the message names the action to grant."""
+
+
+def parse_cold_start_results(function: str, results: list[list[dict[str, str]]], *,
+                             setup: LogSetup | None = None) -> dict[str, object]:
     """One table row from GetQueryResults' ``results`` (one row for a stats-only query)."""
+    kind = setup.kind if setup else ""
+    note = setup.note if setup else ""
+    if setup is not None and setup.reports_dropped:
+        note = (f"system log level {setup.system_log_level} drops the platform.report "
+                "records cold starts are counted from; set it to INFO")
     if not results:
-        return row(function, 0, 0)
+        return row(function, 0, 0, note=note, log_source=kind)
     fields = {f["field"]: f.get("value") for f in results[0]}
 
     def num(name: str) -> float | None:
@@ -70,22 +90,29 @@ def parse_cold_start_results(function: str, results: list[list[dict[str, str]]]
         except ValueError:
             return None
 
-    return row(
-        function, num("invocations"), num("coldStarts"), p50=num("initP50"), p95=num("initP95")
-    )
+    cold, p50, p95 = num("coldStarts"), num("initP50"), num("initP95")
+    restores = num("restores")
+    if restores:  # SnapStart: a restore is the cold start; its duration is the start-up time
+        cold = (cold or 0) + restores
+        p50, p95 = num("restoreP50"), num("restoreP95")
+    return row(function, num("invocations"), cold, p50=p50, p95=p95, note=note, log_source=kind)
 
 
 class AwsPerformance:
     """Cold starts and discovery; time and sleep are injected so tests never wait."""
 
-    cold_start_origin = "CloudWatch Logs Insights over /aws/lambda/<function> (REPORT lines)"
+    cold_start_origin = ("CloudWatch Logs Insights over each function's log group (REPORT lines "
+                         "or JSON platform.report records, as its logging config says)")
 
     def __init__(self, *, clients: AwsClients, logs_timeout_s: float = DEFAULT_LOGS_TIMEOUT_S,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, max_concurrent: int = 10,
                  first_poll_s: float = 0.5, max_poll_s: float = 2.0,
-                 discovery_page_size: int = 100) -> None:
+                 discovery_page_size: int = 100,
+                 log_setup: Callable[[str], LogSetup] | None = None) -> None:
         self.clients = clients
+        #: Where and how a function logs (default: read from its configuration).
+        self.log_setup = log_setup or self.read_log_setup
         self.logs_timeout_s = logs_timeout_s
         self.clock, self.sleep = clock, sleep
         #: Log groups queried at once (Logs Insights allows a few dozen concurrent queries).
@@ -101,37 +128,64 @@ class AwsPerformance:
         t0, t1 = int(as_utc(start).timestamp()), int(as_utc(end).timestamp())
         rows: dict[str, dict[str, object]] = {}
         fns = list(dict.fromkeys(functions))
+        setups = {fn: self.log_setup(fn) for fn in fns}
         timeout = self.logs_timeout_s
         deadline = self.clock() + timeout  # one bound for every batch together
         for i in range(0, len(fns), self.max_concurrent):
             started: dict[str, str] = {}
             try:
                 for fn in fns[i:i + self.max_concurrent]:
-                    qid = self._start(logs, fn, t0, t1)
+                    setup = setups[fn]
+                    if setup.missing:
+                        rows[fn] = row(fn, 0, 0, note=setup.note)
+                        continue
+                    qid, note = self._start(logs, setup, t0, t1)
                     if qid is None:
-                        rows[fn] = row(fn, 0, 0, note="no log group (never invoked?)")
+                        rows[fn] = row(fn, 0, 0, note=note, log_source=setup.kind)
                     else:
                         started[fn] = qid
             except BaseException:
                 self._stop(logs, list(started.values()))
                 raise
-            for fn, results in self._poll(logs, started, deadline, timeout).items():
-                rows[fn] = parse_cold_start_results(fn, results)
+            for fn, results in self._poll(logs, started, deadline, timeout, setups).items():
+                rows[fn] = parse_cold_start_results(fn, results, setup=setups[fn])
         return frame([rows[fn] for fn in fns])
 
-    def _start(self, logs: Any, fn: str, t0: int, t1: int) -> str | None:
+    def read_log_setup(self, function: str) -> LogSetup:
+        """The function's log group, format and SnapStart from GetFunctionConfiguration; the
+        defaults, with a note saying why, when the configuration cannot be read."""
         try:
-            resp = logs.start_query(logGroupName=log_group(fn), startTime=t0, endTime=t1,
-                                    queryString=COLD_START_QUERY, limit=10)
+            config = self.clients.client("lambda").get_function_configuration(
+                FunctionName=function)
         except ClientError as exc:
-            if _code(exc) == "ResourceNotFoundException":
-                return None
+            code = _code(exc)
+            if code == "ResourceNotFoundException":
+                return LogSetup(function, log_group(function), missing=True,
+                                note="no such function in this region (renamed or deleted?)")
+            return default_setup(function, note=(
+                f"logging config unread ({code}): assumed text logs in {log_group(function)}"
+                + ("; grant lambda:GetFunctionConfiguration" if code in DENIED else "")))
+        return setup_from_configuration(function, config)
+
+    def _start(self, logs: Any, setup: LogSetup, t0: int, t1: int) -> tuple[str | None, str]:
+        """(query id, "") or (None, why no query runs) for one function."""
+        group = setup.log_group
+        try:
+            resp = logs.start_query(logGroupName=group, startTime=t0, endTime=t1,
+                                    queryString=setup.query, limit=10)
+        except ClientError as exc:
+            code = _code(exc)
+            if code == "ResourceNotFoundException":
+                return None, f"no log group {group} (never invoked?)"
+            if code in DENIED:
+                return None, (f"not allowed to query {group} ({code}): the role's "
+                              "logs:StartQuery does not cover it; see python -m analytics.doctor")
             raise LogsQueryError(f"Logs Insights could not start the cold-start query on "
-                                 f"{log_group(fn)}: {exc}") from exc
-        return str(resp["queryId"])
+                                 f"{group}: {exc}") from exc
+        return str(resp["queryId"]), ""
 
     def _poll(self, logs: Any, started: dict[str, str], deadline: float,
-              timeout: float) -> dict[str, list[Any]]:
+              timeout: float, setups: dict[str, LogSetup]) -> dict[str, list[Any]]:
         """Results of every started query, polling with backoff until all complete."""
         delay = self.first_poll_s
         pending = dict(started)
@@ -148,13 +202,13 @@ class AwsPerformance:
                     elif status[fn] in _DONE_BAD:
                         del pending[fn]  # over already: nothing to stop
                         raise LogsQueryError(
-                            f"Logs Insights cold-start query on {log_group(fn)} ended with "
+                            f"Logs Insights cold-start query on {setups[fn].log_group} ended with "
                             f"status {status[fn]}; try again, or a shorter range")
                 if not pending:
                     break
                 remaining = deadline - self.clock()
                 if remaining <= 0:
-                    late = ", ".join(f"{log_group(f)} ({status[f]})" for f in pending)
+                    late = ", ".join(f"{setups[f].log_group} ({status[f]})" for f in pending)
                     raise LogsQueryTimeout(
                         f"Logs Insights did not finish within {timeout:g} s for {late}; the "
                         f"query was stopped. Try a shorter range, or raise {TIMEOUT_SETTING}.")
@@ -188,7 +242,10 @@ class AwsPerformance:
         )
 
     def _api(self, ref: ApiRef) -> Api:
-        """REST API metrics are keyed by name and stage: look them up (id if that fails)."""
+        """REST API metrics are keyed by name and stage: look them up (the id if the API is
+        gone). A refused lookup raises :class:`DiscoveryDenied`: a REST API keyed by its id
+        would chart nothing, and the missing ``apigateway:GET`` must be seen."""
+        staged = {"stage": ref.stage} if ref.stage else {}  # an HTTP API's Stage dimension
         try:
             if ref.kind == "rest":
                 gw = self.clients.client("apigateway")
@@ -199,7 +256,15 @@ class AwsPerformance:
                     stage = str(items[0]["stageName"]) if items else "prod"
                 return Api(id=ref.id, name=name, kind="rest", stage=stage)
             name = str(self.clients.client("apigatewayv2").get_api(ApiId=ref.id)["Name"])
-            return Api(id=ref.id, name=name, kind="http", stage=ref.stage or "$default")
-        except (ClientError, BotoCoreError, KeyError):
-            return Api(id=ref.id, name=ref.id, kind=ref.kind,
-                       stage=ref.stage or ("prod" if ref.kind == "rest" else "$default"))
+            return Api(id=ref.id, name=name, kind="http", **staged)
+        except ClientError as exc:
+            if _code(exc) in DENIED:
+                raise DiscoveryDenied(
+                    f"apigateway:GET was refused for API {ref.id} ({_code(exc)}), so its "
+                    "name and stage cannot be read; grant apigateway:GET on /restapis/* and "
+                    "/apis/* (redeploy the stack, then run python -m analytics.doctor)") from exc
+        except (BotoCoreError, KeyError):
+            pass
+        if ref.kind == "rest":
+            return Api(id=ref.id, name=ref.id, kind="rest", stage=ref.stage or "prod")
+        return Api(id=ref.id, name=ref.id, kind="http", **staged)

@@ -18,9 +18,10 @@ if TYPE_CHECKING:
     pass
 
 TAG_KEY = "Application"
-#: ``ResourceTypeFilters`` of the GetResources call: the services the page draws.
-RESOURCE_TYPES = ("apigateway:restapis", "apigateway:apis", "lambda:function",
-                  "dynamodb:table", "rds:db", "s3")
+#: ``ResourceTypeFilters`` of the GetResources call: the services the page draws. API Gateway
+#: is asked for as a whole service: SAM and CloudFormation tag the *stage*
+#: (``/restapis/<id>/stages/<name>``), which a ``restapis``-only filter leaves out.
+RESOURCE_TYPES = ("apigateway", "lambda:function", "dynamodb:table", "rds:db", "s3")
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ class LocalPerformance:
         return frame([
             row(fn, got.get((fn, "Invocations", "Sum")),
                 got.get((fn, "InitDuration", "SampleCount")),
-                p50=got.get((fn, "InitDuration", "p50")), p95=got.get((fn, "InitDuration", "p95")))
+                p50=got.get((fn, "InitDuration", "p50")), p95=got.get((fn, "InitDuration", "p95")),
+                log_source="simulator")
             for fn in functions
         ])
 

@@ -16,12 +16,15 @@ from analytics.core.catalog import Api, App
 from analytics.core.fmt import human, local, zone_name
 from analytics.core.periods import TimeRange
 from analytics.metrics.queries import (
+    DYNAMODB_PER_OPERATION,
+    S3_STORAGE_TYPES,
     MetricQuery,
     api_query,
     dynamodb_query,
     lambda_query,
     rds_query,
     s3_query,
+    s3_size_queries,
 )
 from analytics.performance.sections import (
     PREVIOUS,
@@ -43,14 +46,19 @@ API_STATS = (("Count", "Sum"), ("4XXError", "Sum"), ("5XXError", "Sum"),
              *(("Latency", p) for p in PERCENTILES))
 LAMBDA_STATS = (("Invocations", "Sum"), ("Errors", "Sum"), ("Throttles", "Sum"),
                 *(("Duration", p) for p in PERCENTILES), ("ConcurrentExecutions", "Maximum"))
-# DynamoDB documents Average/Minimum/Maximum/SampleCount for SuccessfulRequestLatency.
+# Throttles: read + write throttle events of the table, whatever the operation (the
+# per-operation ThrottledRequests misses every operation but the one asked for). DynamoDB
+# documents Average/Minimum/Maximum/SampleCount for SuccessfulRequestLatency, per operation.
 DYNAMODB_STATS = (("ConsumedReadCapacityUnits", "Sum"), ("ConsumedWriteCapacityUnits", "Sum"),
-                  ("ThrottledRequests", "Sum"), ("SuccessfulRequestLatency", "Average"),
-                  ("SuccessfulRequestLatency", "Maximum"))
+                  ("ReadThrottleEvents", "Sum"), ("WriteThrottleEvents", "Sum"),
+                  ("SuccessfulRequestLatency", "Average"), ("SuccessfulRequestLatency", "Maximum"))
+#: The operation whose latency the DynamoDB panel draws (and names).
+LATENCY_OPERATION = DYNAMODB_PER_OPERATION["SuccessfulRequestLatency"]
 RDS_STATS = (("CPUUtilization", "Average"), ("DatabaseConnections", "Average"),
              ("ReadLatency", "Average"), ("WriteLatency", "Average"),
              ("FreeStorageSpace", "Minimum"))
-S3_STATS = (("BucketSizeBytes", "Average"), ("NumberOfObjects", "Average"))
+S3_SIZE_STAT = "Average"
+S3_STATS = (("NumberOfObjects", "Average"),)
 
 #: A function is flagged when it throttles or fails this often.
 LAMBDA_ERROR_ALERT_PCT = 1.0
@@ -206,9 +214,11 @@ def dynamodb_view(ctx: Ctx, table: str) -> ResourceView:
     per_s = float(ctx.tr.period)
     rcu = ctx.get(table, "ConsumedReadCapacityUnits", "Sum") / per_s
     wcu = ctx.get(table, "ConsumedWriteCapacityUnits", "Sum") / per_s
-    thr = ctx.get(table, "ThrottledRequests", "Sum")
-    lat = {"Average": ctx.get(table, "SuccessfulRequestLatency", "Average"),
-           "Maximum": ctx.get(table, "SuccessfulRequestLatency", "Maximum")}
+    reads = ctx.get(table, "ReadThrottleEvents", "Sum")
+    writes = ctx.get(table, "WriteThrottleEvents", "Sum")
+    op = LATENCY_OPERATION
+    lat = {f"{op} avg": ctx.get(table, "SuccessfulRequestLatency", "Average"),
+           f"{op} max": ctx.get(table, "SuccessfulRequestLatency", "Maximum")}
     chart = ctx.chart(
         "dynamodb",
         table,
@@ -221,14 +231,17 @@ def dynamodb_view(ctx: Ctx, table: str) -> ResourceView:
             compare=ctx.compare,
         ),
         panel(
-            "Throttled requests", "count", tr=ctx.tr, series={"Throttled": thr}, compare=ctx.compare
+            "Throttle events", "count", tr=ctx.tr,
+            series={"Read throttles": reads, "Write throttles": writes}, compare=ctx.compare
         ),
-        panel("Request latency (ms)", "ms", tr=ctx.tr, series=lat, compare=ctx.compare, wide=True),
+        panel(f"{op} latency (ms)", "ms", tr=ctx.tr, series=lat, compare=ctx.compare, wide=True),
     )
-    c_thr = total(ctx.current(thr)) or 0.0
+    c_reads, c_writes = total(ctx.current(reads)) or 0.0, total(ctx.current(writes)) or 0.0
+    c_thr = c_reads + c_writes
     summary = (f"read {human(mean(ctx.current(rcu)))} RCU/s · write "
-               f"{human(mean(ctx.current(wcu)))} WCU/s (averages) · {human(c_thr)} throttled "
-               f"requests · latency avg {human(mean(ctx.current(lat['Average'])))} ms")
+               f"{human(mean(ctx.current(wcu)))} WCU/s (averages) · {human(c_thr)} throttle "
+               f"events ({human(c_reads)} read, {human(c_writes)} write) · {op} latency avg "
+               f"{human(mean(ctx.current(lat[f'{op} avg'])))} ms")
     return ResourceView(table, chart, summary, alert=c_thr > 0)
 
 
@@ -280,7 +293,20 @@ def rds_view(ctx: Ctx, inst: str) -> ResourceView:
 # --- S3 -------------------------------------------------------------------------------------
 
 def s3_queries(app_id: str, bucket: str, period: int) -> list[MetricQuery]:
-    return [s3_query(app_id, bucket, m, stat=s, period=period) for m, s in S3_STATS]
+    return (s3_size_queries(app_id, bucket, stat=S3_SIZE_STAT, period=period)
+            + [s3_query(app_id, bucket, m, stat=s, period=period) for m, s in S3_STATS])
+
+
+def bucket_size(ctx: Ctx, bucket: str) -> pd.Series:
+    """Bytes per day summed over the storage types the bucket has (the others add nothing)."""
+    parts = [s for t in S3_STORAGE_TYPES
+             if len(s := ctx.get(bucket, f"BucketSizeBytes/{t}", S3_SIZE_STAT))]
+    if not parts:
+        return ctx.get(bucket, "BucketSizeBytes/StandardStorage", S3_SIZE_STAT)
+    total_bytes = parts[0]
+    for s in parts[1:]:
+        total_bytes = total_bytes.add(s, fill_value=0.0)
+    return total_bytes
 
 
 def at_midnight(s: pd.Series) -> pd.Series:
@@ -295,7 +321,7 @@ def at_midnight(s: pd.Series) -> pd.Series:
 
 
 def s3_view(ctx: Ctx, bucket: str) -> ResourceView:
-    size = at_midnight(ctx.get(bucket, "BucketSizeBytes", "Average")) / GB
+    size = at_midnight(bucket_size(ctx, bucket)) / GB
     objects = at_midnight(ctx.get(bucket, "NumberOfObjects", "Average"))
     chart = ctx.chart(
         "s3", bucket, bucket,

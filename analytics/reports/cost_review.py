@@ -1,4 +1,7 @@
-"""The weekly cost-review pack: ``python -m analytics.costs.report --week 2026-W47 [--out DIR]``.
+"""The cost-review pack: ``python -m analytics.cli.report --week 2026-W47 [--out DIR]``.
+
+The same pack exists per calendar month (:func:`build_month_report`, built by the pipeline on
+the 1st) with the month against the month before.
 
 Writes ``cost-review-<week>.html`` (self-contained: plotly.js is inlined once, so the file opens
 offline and can be mailed) and ``cost-review-<week>.md`` (the summary for the meeting notes),
@@ -26,6 +29,7 @@ import pandas as pd
 from analytics.core import access
 from analytics.core.cache import UpstreamError
 from analytics.costs import queries as cost_queries
+from analytics.costs.forecast import previous_month
 from analytics.costs.frames import DEFAULT_METRIC, METRICS
 from analytics.costs.model import Period
 from analytics.costs.queries import UNTAGGED, CostsRuntime, is_admin
@@ -34,6 +38,7 @@ from analytics.costs.tables import daily_by_service, summary_table, top_movers
 from analytics.figures import costs as cost_figures
 
 WEEK_RE = re.compile(r"^(\d{4})-W(\d{1,2})$")
+MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 MAX_AGE_DAYS = 13 * 30  # Cost Explorer keeps 13 months of DAILY data
 
 
@@ -51,6 +56,15 @@ def parse_week(text: str) -> tuple[date, date]:
     except ValueError as exc:
         raise ReportError(f"week {text!r}: {exc}") from exc
     return start, start + timedelta(days=7)
+
+
+def parse_month(text: str) -> tuple[date, date]:
+    """``"2026-10"`` -> (2026-10-01, 2026-11-01)."""
+    m = MONTH_RE.match(text.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ReportError(f"month {text!r}: expected a month such as 2026-10")
+    start = date(int(m.group(1)), int(m.group(2)), 1)
+    return start, (start + timedelta(days=32)).replace(day=1)
 
 
 def week_label(d: date) -> str:
@@ -79,6 +93,7 @@ class WeekReport:
     budget: pd.DataFrame
     untagged_share: float | None
     notes: list[str]
+    kind: str = "week"  # or "month": the same pack over a calendar month
 
     @property
     def total(self) -> float:
@@ -104,19 +119,42 @@ def _compare(daily: pd.DataFrame, cur: Period, prev: Period, by: str) -> pd.Data
 def build_week_report(rt: CostsRuntime, week: str, *, today: date | None = None,
                       metric: str = DEFAULT_METRIC) -> WeekReport:
     """The pack's tables for ``week`` (e.g. ``"2026-W47"``) and the current principal."""
-    if metric not in METRICS:
-        raise ReportError(f"unknown metric {metric!r}; use one of {list(METRICS)}")
     day = today or cost_queries.as_day(rt.now())
     start, end = parse_week(week)
-    if start >= day:
-        raise ReportError(f"week {week} has no complete day yet (it starts {start}, "
-                          f"today is {day})")
-    if (day - start).days > MAX_AGE_DAYS:
-        raise ReportError(f"week {week} is older than the 13 months Cost Explorer keeps")
+    _check(f"week {week}", start, day, metric)
     cur = Period(start, min(end, day), f"{week}")
     prev = Period(start - timedelta(days=7), start, f"{week_label(start - timedelta(days=7))}")
     notes = [] if cur.end == end else [f"Partial week: {cur.start} to {cur.end - timedelta(1)} "
                                        f"(today's costs are not final)."]
+    return _build(rt, week, cur, prev, day=day, metric=metric, notes=notes)
+
+
+def build_month_report(rt: CostsRuntime, month: str, *, today: date | None = None,
+                       metric: str = DEFAULT_METRIC) -> WeekReport:
+    """The same pack for a calendar month (``"2026-10"``) against the month before."""
+    day = today or cost_queries.today_utc()
+    start, end = parse_month(month)
+    _check(f"month {month}", start, day, metric)
+    prev_start = previous_month(start)
+    cur = Period(start, min(end, day), month)
+    prev = Period(prev_start, start, f"{prev_start:%Y-%m}")
+    notes = [] if cur.end == end else [f"Partial month: {cur.start} to "
+                                       f"{cur.end - timedelta(1)} (today's costs are not final)."]
+    return _build(rt, month, cur, prev, day=day, metric=metric, notes=notes, kind="month")
+
+
+def _check(what: str, start: date, day: date, metric: str) -> None:
+    if metric not in METRICS:
+        raise ReportError(f"unknown metric {metric!r}; use one of {list(METRICS)}")
+    if start >= day:
+        raise ReportError(f"{what} has no complete day yet (it starts {start}, "
+                          f"today is {day})")
+    if (day - start).days > MAX_AGE_DAYS:
+        raise ReportError(f"{what} is older than the 13 months Cost Explorer keeps")
+
+
+def _build(rt: CostsRuntime, label: str, cur: Period, prev: Period, *, day: date, metric: str,
+           notes: list[str], kind: str = "week") -> WeekReport:
     apps = access.filter_apps(rt.catalog.apps)
     cached = cost_queries.costs(rt, prev.start, cur.end, metric=metric)
     picked, admin = {a.id for a in apps}, is_admin()
@@ -152,9 +190,9 @@ def build_week_report(rt: CostsRuntime, week: str, *, today: date | None = None,
     except UpstreamError as exc:
         budget = pd.DataFrame()
         notes.append(f"Budget status unavailable: {exc}")
-    return WeekReport(week, cur, prev, day, metric, daily, per_app,
+    return WeekReport(label, cur, prev, day, metric, daily, per_app,
                       _compare(daily, cur, prev, "service"), top_movers(daily, cur, prev),
-                      an, budget, untagged, notes)
+                      an, budget, untagged, notes, kind)
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -180,12 +218,12 @@ def render_markdown(rep: WeekReport) -> str:
     out = [f"# Cost review {rep.week} ({rep.period.start} to {last})", "",
            f"Metric: {rep.metric}. Generated {rep.today} from the same queries as the Costs "
            "page.", "",
-           f"**Total: {_money(rep.total)}** (previous week {_money(rep.previous_total)}, "
+           f"**Total: {_money(rep.total)}** (previous {rep.kind} {_money(rep.previous_total)}, "
            f"change {_money(rep.total - rep.previous_total)})", ""]
     if rep.untagged_share is not None:
         out += [f"Untagged share: {rep.untagged_share:.1f}%", ""]
     out += ["## Per app", "", _md_table(rep.per_app), "## Per service", "",
-            _md_table(rep.by_service), "## Top movers (vs previous week)", "",
+            _md_table(rep.by_service), f"## Top movers (vs previous {rep.kind})", "",
             _md_table(rep.movers), "## Anomalies", "", _md_table(rep.anomalies),
             f"## Budget status ({rep.today:%B %Y}, as of {rep.today})", "",
             _md_table(rep.budget)]
@@ -202,7 +240,7 @@ def render_html(rep: WeekReport) -> str:
         cost_figures.stacked_daily(by_app, "app", f"Daily cost per app, {rep.week}"),
         cost_figures.stacked_daily(daily_by_service(week_daily), "service",
                                   f"Daily cost per service, {rep.week}"),
-        cost_figures.movers_chart(rep.movers, "Top movers vs the previous week"),
+        cost_figures.movers_chart(rep.movers, f"Top movers vs the previous {rep.kind}"),
     ]
     charts = [f.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
               for i, f in enumerate(figs)]
@@ -225,13 +263,13 @@ table.t{{border-collapse:collapse;margin-bottom:1em}}
 .t td:first-child,.t th:first-child{{text-align:left}}</style></head><body>
 <h1>Cost review {e(rep.week)}: {rep.period.start} to {last}</h1>
 <p>Metric {e(rep.metric)} · generated {rep.today} · total <b>{_money(rep.total)}</b>
-(previous week {_money(rep.previous_total)})</p>{untagged}
+(previous {rep.kind} {_money(rep.previous_total)})</p>{untagged}
 {"<ul>" + notes + "</ul>" if notes else ""}
 {table("Per app", rep.per_app)}
 {charts[0]}
 {table("Per service", rep.by_service)}
 {charts[1]}
-{table("Top movers (vs previous week)", rep.movers)}
+{table(f"Top movers (vs previous {rep.kind})", rep.movers)}
 {charts[2]}
 {table("Anomalies", rep.anomalies)}
 {table(f"Budget status ({rep.today:%B %Y}, as of {rep.today})", rep.budget)}

@@ -160,7 +160,7 @@ def metric_chart(window: MetricWindow, transitions: Sequence[Transition] = (), *
         st.info(window.note or "No datapoints in this range.")
         return
     if window.note:
-        st.caption(f"Metric drawn as the {window.note}.")
+        st.caption(window.note)
     show_figure(alarm_figures.metric_figure(window, transitions, tz=tz), width="stretch")
 
 

@@ -7,10 +7,12 @@ of the user's role. Decisions (lockout, password check, SSO claim mapping, the s
 principal rule) live in :mod:`analytics.auth`; this module only moves them in and out of
 ``st.session_state`` and draws.
 
-Why our own form instead of ``Authenticate.login(location="main")``: the 15-minute lockout has to
-run *before* the password is checked, and the library gives no hook there. The form keeps the
-library's key and labels (``FormSubmitter:Login-Login``), and the library still does what it is
-good at: the signed re-login cookie (``login(location="unrendered")``), writing and deleting it.
+Why our own form and cookie instead of streamlit-authenticator's: the attempt has to be
+reserved *before* the password is checked, and the session the cookie names has to be
+revocable (a session id, a credential version, a deny-list), and the library has no hook for
+either. The form keeps the library's key and labels (``FormSubmitter:Login-Login``); the cookie
+is our own HS256 token (:mod:`analytics.auth.cookie`), written and deleted by the same browser
+component the library uses, and read server-side from the request's cookies.
 """
 
 from __future__ import annotations
@@ -19,31 +21,29 @@ import json
 import logging
 import threading
 from collections import OrderedDict
+from contextlib import AbstractContextManager
 from typing import Any
 
 import streamlit as st
-import streamlit_authenticator as stauth
 from streamlit.runtime.scriptrunner import get_script_run_ctx
-from streamlit_authenticator.utilities import LoginError
 
-from analytics.auth import sso
+from analytics.auth import cookie, sso
 from analytics.auth.audit import audit
 from analytics.auth.config import AuthConfig, AuthConfigError, default_credentials_path
 from analytics.auth.config import load_auth_config as _load_auth_config
 from analytics.auth.credentials import CredentialsError
 from analytics.auth.pages import LOGIN_PAGE, PAGES, pages_for
 from analytics.auth.session import (
-    AUTH_KEYS,
     grant_session,
     principal_from_session,
     sign_in,
-    user_session,
 )
 from analytics.core import access
 from analytics.core.access import ANONYMOUS, Principal
 from analytics.core.catalog import CatalogError
 from analytics.core.settings import SettingsError
 from analytics.sources import Runtime, get_runtime
+from analytics.ui import sessions
 from analytics.ui.context import runtime
 
 log = logging.getLogger(__name__)
@@ -52,14 +52,10 @@ USER_KEY = "login_username"
 PASS_KEY = "login_password"
 FORM_KEY = "Login"  # with the "Login" button: AppTest key FormSubmitter:Login-Login
 SIGN_OUT_KEY = "auth_sign_out"
-_METHOD = "_auth_method"  # password | cookie | sso | (absent: seeded by tests/helpers)
-_PENDING_COOKIE = "_auth_set_cookie"
-_PENDING_DELETE = "_auth_delete_cookie"
-_COOKIE_WRITE_RUNS = 5  # runs a cookie write is re-rendered while its confirmation is awaited
 _SIGN_OUT = "_auth_sign_out_requested"
-_ERROR = "_auth_error"
 _SSO_DENIED = "_auth_sso_denied"
 _PRINCIPAL = "_auth_principal"
+NOT_CONFIGURED = "Sign-in is not configured; see the server log."
 
 
 # -- principal outside Home.py's thread (fragment reruns) ---------------------------------------
@@ -118,38 +114,47 @@ def load_config(rt: Runtime) -> AuthConfig:
 
 
 def _config_or_stop() -> AuthConfig:
+    """The auth config, or a message that says nothing of it and stops the run.
+
+    The detail (which file, which user, which field; never a line of the file) goes to the
+    server log. Only the fixed advice of a refused cookie key, which holds no configuration
+    value, is shown on the page as well.
+    """
     rt = runtime()
     try:
         return load_config(rt)
     except (AuthConfigError, CredentialsError) as exc:
-        st.error(f"Sign-in is not configured safely — {exc}", icon="🔒")
+        log.error("sign-in is not configured: %s", exc)
+        advice = f" {exc}" if isinstance(exc, AuthConfigError) and exc.public else ""
+        st.error(NOT_CONFIGURED + advice, icon=":material/lock:")
         st.stop()
         raise  # unreachable: st.stop() raises
 
 
-def _authenticator(cfg: AuthConfig) -> stauth.Authenticate:
-    """The library object for this run (it renders the cookie component, so once per run)."""
-    return stauth.Authenticate(
-        cfg.credentials.to_authenticator_dict(), cfg.cookie.name, cfg.cookie.key,
-        cfg.cookie.expiry_days, auto_hash=False, login_sleep_time=0,
-    )
-
-
 # -- the gate -----------------------------------------------------------------------------------
+def deadline() -> AbstractContextManager[None]:
+    """The page deadline around the gate (it may read the deny-list on aws)."""
+    rt = runtime()
+    return rt.cache.deadline(rt.settings.page_deadline_s)
+
+
 def gate() -> Principal:
     """Decide who this run belongs to; ANONYMOUS unless positively signed in (fail closed)."""
     access.set_principal(ANONYMOUS)
     state = st.session_state
     state[_PRINCIPAL] = ANONYMOUS
+    for k in sessions.LIBRARY_KEYS:  # the shape streamlit-authenticator gives a fresh session
+        state.setdefault(k, None)
     cfg = _config_or_stop()
+    rt = runtime()
     if state.get(_SIGN_OUT):
-        _sign_out(cfg)
-    signed_in = state.get("authentication_status") is True
-    if not signed_in or state.get(_PENDING_COOKIE) or state.get(_PENDING_DELETE):
-        authenticator = _authenticator(cfg)
-        _cookie_writes(authenticator)
-        if not signed_in:
-            _cookie_sign_in(cfg, authenticator)
+        _sign_out(cfg, rt)
+    if state.get("authentication_status") is True:
+        sessions.recheck(cfg, rt)
+    if state.get("authentication_status") is not True:
+        sessions.cookie_sign_in(cfg, rt)
+    if state.get(sessions.PENDING_COOKIE) or state.get(sessions.PENDING_DELETE):
+        sessions.cookie_writes(cfg)  # once per run: the browser component has one key
     if state.get("authentication_status") is not True and cfg.sso is not None:
         _sso_sign_in(cfg)
     principal = principal_from_session(state)
@@ -157,78 +162,24 @@ def gate() -> Principal:
     return principal
 
 
-def _cookie_writes(authenticator: stauth.Authenticate) -> None:
-    """Write or delete the re-login cookie, and keep doing so until the browser confirms.
-
-    The cookie is written by a component in the browser. Another component (the library's
-    cookie reader) can trigger a rerun before that one has loaded; a one-shot render would then
-    be unmounted unexecuted. So the write is rendered again on the following runs until its
-    component reports back (its value, kept under the library's widget keys "set" / "delete",
-    turns True), at most ``_COOKIE_WRITE_RUNS`` runs. No st.rerun() here: that would drop the
-    write for sure.
-    """
-    state = st.session_state
-    for pending, widget, write in (
-            (_PENDING_DELETE, "delete", authenticator.cookie_controller.delete_cookie),
-            (_PENDING_COOKIE, "set", authenticator.cookie_controller.set_cookie)):
-        runs_left = int(state.get(pending) or 0)
-        if runs_left <= 0:
-            continue
-        write()
-        state[pending] = 0 if state.get(widget) is True else runs_left - 1
-        if not state[pending]:
-            state.pop(pending, None)
-        return  # never both in one run: a delete pending means no one is signed in
-
-
-def _clear_session() -> None:
-    """Forget everything this session held; keep ``logout`` so the old cookie is not reused."""
-    for k in list(st.session_state.keys()):
-        del st.session_state[k]
-    st.session_state["logout"] = True
-
-
-def _sign_out(cfg: AuthConfig) -> None:
+def _sign_out(cfg: AuthConfig, rt: Runtime) -> None:
     state = st.session_state
     user = str(state.get("username") or "")
-    method = state.get(_METHOD) or "session"
+    method = state.get(sessions.METHOD) or "session"
+    sid = state.get(sessions.SID)
+    if isinstance(sid, str) and sid:
+        until = float(state.get(sessions.EXP) or sessions.now() + cfg.cookie.lifetime_s)
+        try:
+            rt.security.revoked.revoke(sid, until=until)
+            rt.cache.forget("sessions", sid)
+        except Exception:  # the session still ends here; only a copied cookie outlives it
+            log.exception("sign-out: could not record the revoked session")
     if user:
         audit("sign_out", user=user, outcome="success", method=method)
-    _clear_session()
-    state[_PENDING_DELETE] = _COOKIE_WRITE_RUNS
+    sessions.clear_session()
+    state[sessions.PENDING_DELETE] = sessions.COOKIE_WRITE_RUNS
     if method == "sso" and cfg.sso is not None:
         st.logout()  # clears Streamlit's identity cookie and starts a new session
-
-
-def _cookie_sign_in(cfg: AuthConfig, authenticator: stauth.Authenticate) -> None:
-    """Re-login from the signed cookie (a reload or a new tab), before st.navigation.
-
-    Only a cookie that is there and is text goes to the library's JWT decoder: anything else
-    (no cookie, or a test client's stand-in object) cannot be a token, and the decoder would
-    print its complaint on stdout for every signed-out run.
-    """
-    state = st.session_state
-    token = st.context.cookies.get(cfg.cookie.name)
-    if not isinstance(token, str) or not token:
-        return
-    try:
-        authenticator.login(location="unrendered")
-    except LoginError as exc:  # a cookie for a user who was removed since
-        audit("sign_in", user="(cookie)", outcome="denied", method="cookie", detail=str(exc))
-        authenticator.cookie_controller.delete_cookie()
-        for k in AUTH_KEYS:
-            state[k] = None
-        return
-    if state.get("authentication_status") is not True:
-        return
-    user = cfg.credentials.get(str(state.get("username") or ""))
-    if user is None:
-        for k in AUTH_KEYS:
-            state[k] = None
-        return
-    state.update(user_session(user))
-    state[_METHOD] = "cookie"
-    audit("sign_in", user=user.username, outcome="success", method="cookie")
 
 
 def _sso_claims(cfg: AuthConfig) -> dict[str, Any] | None:
@@ -256,7 +207,7 @@ def _sso_sign_in(cfg: AuthConfig) -> None:
             state[_SSO_DENIED] = username
         return
     state.update(grant_session(username, name, grant))
-    state[_METHOD] = "sso"
+    state[sessions.METHOD] = "sso"
     state.pop(_SSO_DENIED, None)
     audit("sign_in", user=username, outcome="success", method="sso")
 
@@ -318,19 +269,26 @@ def _on_submit() -> None:
     password = str(state.get(PASS_KEY) or "")
     state[PASS_KEY] = ""  # the password never stays in the session
     try:
-        cfg = load_config(get_runtime())
+        rt = get_runtime()
+        cfg = load_config(rt)
     except (AuthConfigError, CredentialsError, CatalogError, SettingsError) as exc:
-        state[_ERROR] = f"Sign-in is not configured: {exc}"
+        log.error("sign-in is not configured: %s", exc)
+        state[sessions.ERROR] = NOT_CONFIGURED
         return
-    result = sign_in(cfg.credentials, username, password)
+    result = sign_in(cfg.credentials, username, password, client=sessions.client(cfg),
+                     throttle=rt.security.attempts)
     if not result.ok or result.user is None:
         state["authentication_status"] = False
-        state[_ERROR] = result.message
+        state[sessions.ERROR] = result.message
         return
-    state.update(user_session(result.user))
-    state[_METHOD] = "password"
-    state[_PENDING_COOKIE] = _COOKIE_WRITE_RUNS
-    for k in (_ERROR, _PENDING_DELETE, "set", "delete"):  # a new write, a fresh confirmation
+    token, raw = cookie.issue(result.user, key=cfg.cookie.key, now=sessions.now(),
+                              lifetime_s=cfg.cookie.lifetime_s)
+    sessions.start_session(result.user, method="password", token=token)
+    state[sessions.COOKIE_VALUE] = raw
+    state[sessions.SECURE] = sessions.secure_request()
+    state[sessions.PENDING_COOKIE] = sessions.COOKIE_WRITE_RUNS
+    # a new write waits for a fresh confirmation
+    for k in (sessions.ERROR, sessions.PENDING_DELETE, "set", "delete", "logout"):
         state.pop(k, None)
 
 
@@ -339,9 +297,9 @@ def login_page() -> None:
     cfg = _config_or_stop()
     state = st.session_state
     st.title("Central Analytics")
-    error = state.pop(_ERROR, None)
+    error = state.pop(sessions.ERROR, None)
     if error:
-        st.error(error, icon="🔒")
+        st.error(error, icon=":material/lock:")
     with st.form(FORM_KEY):
         st.subheader("Sign in")
         st.text_input("Username", key=USER_KEY, autocomplete="username")

@@ -144,6 +144,9 @@ COLD_START_CONFIG = {
     "init_p50_ms": tables.ms("Init p50"),
     "init_p95_ms": tables.ms("Init p95"),
     "note": tables.text("Note"),
+    "log_source": tables.text(
+        "Counted from", help="Text REPORT lines or JSON platform.report records (the function's "
+        "log format), SnapStart restores, and the log group when it is not /aws/lambda/<name>"),
 }
 
 

@@ -36,6 +36,7 @@ COLUMNS: dict[str, object] = {
     "mau": tables.count("MAU"), "cost_per_mau_usd": tables.money("Cost per MAU", decimals=4),
     "target_usd": tables.money("Target"), "note": tables.text("Note", width="large"),
     "api": tables.text("API"), "calls": tables.count("Calls"),
+    "retries": tables.count("Retries", help="Attempts after the first; each one is billed"),
     "billable_units": tables.count("Billable units"),
     "usd_since_start": tables.money("Since process start", decimals=4),
     "price_basis": tables.text("Price basis", width="large"),

@@ -18,8 +18,9 @@ import streamlit as st
 
 from analytics.alarms.config import AlarmConfigError
 from analytics.core.access import AccessDenied
-from analytics.core.cache import UpstreamError
+from analytics.core.cache import STILL_LOADING, StillLoading, UpstreamError
 from analytics.core.fmt import age, clock
+from analytics.core.notes import collecting
 from analytics.core.periods import PeriodError
 from analytics.sources import Runtime, get_runtime
 from analytics.ui.zone import current_zone
@@ -53,12 +54,21 @@ _current: ContextVar[_Frame | None] = ContextVar("page_frame", default=None)
 
 
 @contextmanager
-def page_frame(rt: Runtime) -> Iterator[None]:
-    """Run a page inside the frame: banner slot first, the page, then the footer."""
+def page_frame(rt: Runtime, *, deadline_s: float | None = None) -> Iterator[None]:
+    """Run a page inside the frame: banner slot first, the page, then the footer.
+
+    ``deadline_s``: how long the page's data reads may take in all (``ANALYTICS_PAGE_DEADLINE_S``).
+    """
     frame = _Frame(rt)
     token = _current.set(frame)
     try:
-        yield
+        with rt.cache.deadline(deadline_s), collecting() as notes:
+            try:
+                yield
+            finally:
+                with frame.banner:
+                    for text in notes:
+                        st.warning(text, icon=":material/search:")
     except UpstreamError as exc:
         show_upstream_error(exc)
     except AlarmConfigError as exc:
@@ -91,14 +101,20 @@ def freshness(result: Fresh) -> None:
 
 def _draw_freshness(result: Fresh, now: float) -> None:
     if result.stale:
+        why = ("the latest refresh is " if (result.error or "").startswith(STILL_LOADING)
+               else "the latest refresh failed — ")
         st.warning(f"Showing cached data as of {clock(result.fetched_at, current_zone())} "
-                   f"({age(now - result.fetched_at)} old): the latest refresh failed — "
+                   f"({age(now - result.fetched_at)} old): {why}"
                    f"{result.error}", icon=":material/warning:")
     else:
         st.caption(f"Data as of {clock(result.fetched_at, current_zone())}")
 
 
 def show_upstream_error(exc: UpstreamError) -> None:
+    if isinstance(exc, StillLoading):
+        st.info(f"Still loading / timed out: {exc}. Nothing is cached yet; reload in a few "
+                "seconds.", icon=":material/hourglass_top:")
+        return
     st.error(f"The data source did not answer and nothing is cached yet: {exc}. "
              "The page retries on the next refresh.")
 

@@ -8,6 +8,7 @@ shared cache with the 2-second ``realtime`` TTL.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 
 import streamlit as st
@@ -15,9 +16,10 @@ import streamlit as st
 from analytics.core.cache import UpstreamError
 from analytics.core.clock import utc
 from analytics.core.fmt import age, when, zone_name
+from analytics.custom.service import list_custom_metrics
 from analytics.figures.realtime import panel_figure
 from analytics.metrics.queries import BASIC_STATS
-from analytics.realtime.service import Panel, RealtimeView, realtime_view
+from analytics.realtime.service import MAX_CHARTS, MAX_SERIES, Panel, RealtimeView, realtime_view
 from analytics.sources import Runtime
 from analytics.ui.frame import freshness, show_upstream_error
 from analytics.ui.plots import show_figure
@@ -74,6 +76,10 @@ def _draw_panels(panels: list[Panel], view: RealtimeView, *, per_row: int,
                 else:
                     show_figure(panel_figure(panel, view, tz=tz), key=f"rt_{panel.key}",
                                     config={"displayModeBar": False})
+                if panel.hidden_series:
+                    st.caption(f"The {len(panel.lines)} busiest dimension sets are drawn; "
+                               f"{panel.hidden_series:,} more had data. Narrow them with "
+                               "*Dimension sets containing* in the sidebar.")
 
 
 def _ms(value: float | None) -> str:
@@ -95,8 +101,22 @@ def freshness_row(view: RealtimeView, *, now: float) -> None:
               help=f"{len(latest.metrics)} custom metrics")
 
 
+def series_pickers(rt: Runtime, app_id: str, *, key: str = "rt") -> tuple[list[str], str]:
+    """Sidebar: custom metrics to draw beyond the busiest, and a dimension-set filter."""
+    names = list_custom_metrics(rt, app_id)
+    more = st.sidebar.multiselect(
+        "More custom metrics", names, key=f"{key}_more",
+        help=f"The {MAX_CHARTS} busiest custom metrics are always drawn; add others here.")
+    dims = st.sidebar.text_input(
+        "Dimension sets containing", key=f"{key}_dims", max_chars=100,
+        help=f"Each chart draws its {MAX_SERIES} busiest dimension sets; type part of one "
+             "(e.g. Plan=pro) to draw those that match instead.")
+    return more, dims.strip()
+
+
 def render_live(rt: Runtime, app_id: str, *, stat: str | None = None,
-                now: float | None = None, tz: tzinfo = UTC) -> RealtimeView | None:
+                now: float | None = None, tz: tzinfo = UTC, more: Sequence[str] = (),
+                dims_filter: str = "") -> RealtimeView | None:
     """Draw one refresh of the Realtime panel (the fragment's body); returns what it drew.
 
     One ``now`` (the runtime's clock unless given) for the window, the ages and the caption;
@@ -104,7 +124,8 @@ def render_live(rt: Runtime, app_id: str, *, stat: str | None = None,
     """
     now = rt.clock() if now is None else now
     try:
-        view = realtime_view(rt, app_id, stat=stat, now=utc(lambda: now))
+        view = realtime_view(rt, app_id, stat=stat, now=utc(lambda: now), more=more,
+                             dims_filter=dims_filter)
     except UpstreamError as exc:
         show_upstream_error(exc)
         return None
@@ -116,6 +137,9 @@ def render_live(rt: Runtime, app_id: str, *, stat: str | None = None,
         st.info(f"{view.app.display_name} has not sent any custom metric yet. See "
                 "docs/realtime.md for how an app records one.")
     _draw_panels(view.custom, view, per_row=2, tz=tz)
+    if view.hidden_metrics:
+        st.caption(f"{len(view.hidden_metrics):,} more custom metrics with fewer datapoints "
+                   "are not drawn; add them with *More custom metrics* in the sidebar.")
     freshness(view)
     drawn = datetime.fromtimestamp(now, UTC)
     st.caption(f"Window {when(view.start, tz, '%H:%M')} → {when(view.end, tz, '%H:%M')} · "
@@ -129,5 +153,6 @@ def ingest_caption(rt: Runtime) -> None:
 
     server = ingest_server(rt)
     if server is not None:
-        st.caption(f"Local ingest endpoint: `POST {server.url}` (bearer token: `INGEST_TOKEN` or "
-                   f"`{rt.settings.data_dir}/ingest-token`)")
+        st.caption(f"Local ingest endpoint: `POST {server.url}` (bearer token: the app's own, "
+                   "shown once when made; a new one: `python -m analytics.cli.tokens rotate "
+                   "<app>`)")

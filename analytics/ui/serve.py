@@ -21,11 +21,14 @@ from analytics.sources import Runtime
 from analytics.ui.secrets_file import write_secrets_from_env
 
 MAIN_SCRIPT = ROOT / "Home.py"
+#: A laptop's dashboard is for its owner: other machines must ask for it with --address.
+LOCAL_ONLY = "127.0.0.1"
 
 
 def banner(rt: Runtime, port: int) -> str:
-    """The start-up lines: dashboard URL, backend, ingest endpoint and token, a curl example."""
-    from analytics.local.ingest_server import ingest_token
+    """The start-up lines: dashboard URL, backend, ingest endpoint. Tokens are printed only
+    when made (by the endpoint, just before), never on every start."""
+    from analytics.local.ingest_tokens import FILE_NAME
     from analytics.local.live_services import ingest_server
 
     lines = [f"Central Analytics dashboard: http://localhost:{port}",
@@ -36,13 +39,11 @@ def banner(rt: Runtime, port: int) -> str:
             lines.append("Local ingest endpoint: not running (INGEST_ENABLED=false or the port "
                          "is taken; see the log above)")
         return "\n".join(lines)
-    token, source = ingest_token(rt.settings, announce=False)
     lines += [
         f"Local ingest endpoint: POST {server.url}  (health: GET {server.base_url}/health)",
-        f"Ingest token ({source}): {token}",
-        f"  curl -X POST {server.url} -H 'Authorization: Bearer {token}' \\",
-        "       -d '{\"applicationId\": \"jobseek\", \"metricName\": \"ApplicationsSent\", "
-        "\"value\": 1}'",
+        f"Ingest tokens: one per app, shown once when made (hashes in "
+        f"{rt.settings.data_dir / FILE_NAME}); a new one: "
+        "python -m analytics.cli.tokens rotate <app>",
     ]
     return "\n".join(lines)
 
@@ -52,8 +53,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                                      description="Start the runtime, then the dashboard.")
     parser.add_argument("--port", type=int, default=None,
                         help="port of the dashboard (default: DASHBOARD_PORT, else 8501)")
-    parser.add_argument("--address", default=None,
-                        help="interface Streamlit listens on (default: its config)")
+    parser.add_argument("--address", default=LOCAL_ONLY,
+                        help=f"interface the dashboard listens on (default: {LOCAL_ONLY}, this "
+                             "machine only; 0.0.0.0 for every interface)")
     args = parser.parse_args(argv)
     write_secrets_from_env()
     # Start-up lines of our own modules (history fill, endpoint address, feeder problems);
@@ -67,12 +69,16 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from analytics.core.catalog import CatalogError
     from analytics.core.settings import SettingsError
+    from analytics.local.store import StoreError
     from analytics.sources import get_runtime
 
     try:
         rt = get_runtime()
     except (CatalogError, SettingsError) as exc:
         print(f"Configuration error — {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except StoreError as exc:
+        print(f"Store error — {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     atexit.register(rt.stop)
     port = rt.settings.dashboard_port if args.port is None else args.port
@@ -103,9 +109,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from streamlit import config as st_config
     from streamlit.web import bootstrap
 
-    flags: dict[str, object] = {"server_port": port}
-    if args.address:
-        flags["server_address"] = args.address
+    flags: dict[str, object] = {"server_port": port, "server_address": args.address}
     # What `streamlit run` does before bootstrap.run: remember the main script (config and
     # secrets are looked up next to it) and load config.toml overlaid with the flags.
     st_config._main_script_path = str(MAIN_SCRIPT)

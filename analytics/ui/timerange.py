@@ -17,20 +17,22 @@ import streamlit as st
 from analytics.core.fmt import local, span_text, when, zone_name
 from analytics.core.periods import (
     DEFAULT_PRESET,
+    HISTORY_PRESETS,
     PRESETS,
     PeriodError,
     TimeRange,
+    history_range,
     make_range,
     preset_range,
 )
 
 CUSTOM = "custom"
 #: Labels of the presets whose generated label would read badly.
-LABELS = {"1h": "Last hour", CUSTOM: "Custom range…"}
+LABELS = {"1h": "Last hour", "1y": "Last year", CUSTOM: "Custom range…"}
 
 
 def preset_label(key: str) -> str:
-    """``"24h"`` -> ``"Last 24 hours"``, ``"1y"`` -> ``"Last 1 year"``: from the preset's id
+    """``"24h"`` -> ``"Last 24 hours"``, ``"2y"`` -> ``"Last 2 years"``: from the preset's id
     (its number and unit), so a preset added to ``PRESETS`` needs no label of its own."""
     if key in LABELS:
         return LABELS[key]
@@ -85,10 +87,14 @@ def _forget_note(key: str) -> None:
     st.session_state.pop(key, None)
 
 
-def time_range_picker(key: str = "range", *, now: datetime, tz: tzinfo = UTC) -> TimeRange:
-    """Sidebar picker bound to ``?range=`` (and ``?from=&to=`` for custom ranges)."""
+def time_range_picker(key: str = "range", *, now: datetime, tz: tzinfo = UTC,
+                      history: bool = False) -> TimeRange:
+    """Sidebar picker bound to ``?range=`` (and ``?from=&to=`` for custom ranges).
+
+    ``history`` adds the long presets (whole days, stitched from the pipeline's rollups) for
+    pages that can draw them."""
     qp = st.query_params
-    options = [*PRESETS, CUSTOM]
+    options = [*PRESETS, *(HISTORY_PRESETS if history else ()), CUSTOM]
     wanted = qp.get("range", DEFAULT_PRESET)
     bad = None
     if wanted not in options:
@@ -104,7 +110,8 @@ def time_range_picker(key: str = "range", *, now: datetime, tz: tzinfo = UTC) ->
         for k in ("from", "to"):
             if k in qp:
                 del qp[k]
-        return preset_range(choice, now)
+        return (history_range(choice, now) if choice in HISTORY_PRESETS
+                else preset_range(choice, now))
     return _custom_range(key, now=now, tz=tz)
 
 

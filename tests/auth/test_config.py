@@ -55,12 +55,12 @@ def test_aws_refuses_a_default_key_from_env_or_secrets(tmp_path: Path) -> None:
             load_auth_config("aws", data_dir=tmp_path, secrets_={**USERS, **sec}, auth=auth(env))
 
 
-def test_cookie_settings_env_wins_and_expiry_defaults_to_one_day(tmp_path: Path) -> None:
+def test_cookie_settings_env_wins_and_expiry_defaults_to_eight_hours(tmp_path: Path) -> None:
     cfg = load_auth_config("aws", data_dir=tmp_path, secrets_={**USERS, "auth_cookie": {
         "name": "from_secrets", "key": secrets.token_urlsafe(48)}},
         auth=auth({"AUTH_COOKIE_KEY": GOOD_KEY}))
     assert (cfg.cookie.name, cfg.cookie.key, cfg.cookie.expiry_days) == (
-        "from_secrets", GOOD_KEY, 1.0)
+        "from_secrets", GOOD_KEY, 8 / 24)
     cfg = load_auth_config("aws", data_dir=tmp_path, secrets_=USERS, auth=auth({
         "AUTH_COOKIE_KEY": GOOD_KEY, "AUTH_COOKIE_NAME": "x_y", "AUTH_COOKIE_EXPIRY_DAYS": "0.5"}))
     assert (cfg.cookie.name, cfg.cookie.expiry_days) == ("x_y", 0.5)

@@ -16,12 +16,13 @@ from analytics.sources import Runtime
 from analytics.ui import serve
 
 
-def test_banner_names_the_dashboard_endpoint_token_and_a_curl(custom_rt: Runtime, server: Any,
-                                                              token: str) -> None:
+def test_banner_names_the_dashboard_and_the_endpoint_but_no_token(
+        custom_rt: Runtime, server: Any, token: str) -> None:
     text = serve.banner(custom_rt, 8501)
     assert "http://localhost:8501" in text
     assert f"POST {server.url}" in text and f"GET {server.base_url}/health" in text
-    assert token in text and "curl -X POST" in text
+    # tokens are printed once, when made (by the endpoint), never on every start
+    assert token not in text and "analytics.cli.tokens rotate" in text
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +51,9 @@ def test_main_builds_the_runtime_then_runs_streamlit_in_process(
     serve.main(["--port", "8599"])
     assert [c[0] for c in calls] == ["atexit", "quiet", "config", "run"]
     assert calls[1][1] == "WARNING"
-    assert calls[2][1] == {"server_port": 8599}
-    assert calls[3][1] == (str(serve.MAIN_SCRIPT), False, [], {"server_port": 8599})
+    flags = {"server_port": 8599, "server_address": "127.0.0.1"}  # this machine only
+    assert calls[2][1] == flags
+    assert calls[3][1] == (str(serve.MAIN_SCRIPT), False, [], flags)
     assert "http://localhost:8599" in capsys.readouterr().out
 
 
@@ -86,5 +88,7 @@ def test_port_and_ingest_log_level_come_from_the_settings(
     monkeypatch.setattr(bootstrap, "run", lambda *a: calls.append(("run", a[3])))
     # WHEN serve starts without --port
     serve.main([])
-    # THEN Streamlit listens on the configured port and the Lambda logs at the configured level
-    assert calls == [("quiet", "INFO"), ("run", {"server_port": 8600})]
+    # THEN Streamlit listens on the configured port (this machine only) and the Lambda logs at
+    # the configured level
+    assert calls == [("quiet", "INFO"),
+                     ("run", {"server_port": 8600, "server_address": "127.0.0.1"})]

@@ -17,6 +17,8 @@ from ingest import app as ingest_app
 from ingest.events import http_api_event
 
 TABLE = "central-analytics-metrics"
+#: The caller ARN of ``http_api_event(iam=True)``.
+EXAMPLE_ARN = "arn:aws:iam::123456789012:user/example"
 
 
 @dataclass
@@ -71,6 +73,10 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch, ddb: Any) -> Iterator[None]:
     monkeypatch.setenv("METRICS_TABLE", TABLE)
     monkeypatch.setenv("ALLOWED_APPLICATIONS", "jobseek, ilikeyacut")
     monkeypatch.setenv("APP_NAMESPACES", "jobseek=JobSeek/Business")
+    # the signer http_api_event puts in requestContext.authorizer.iam writes both apps
+    monkeypatch.setenv("INGEST_PRINCIPALS", json.dumps(
+        {"jobseek": [EXAMPLE_ARN], "ilikeyacut": [EXAMPLE_ARN]}))
+    monkeypatch.delenv("INGEST_CAPS", raising=False)
     monkeypatch.delenv("REQUIRE_IAM_AUTH", raising=False)
     monkeypatch.delenv("RETENTION_DAYS", raising=False)
     ingest_app.default_resolver.cache_clear()

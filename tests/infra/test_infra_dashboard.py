@@ -20,16 +20,26 @@ from tests.infra._cdk import (
 )
 
 ALLOWED_TASK_ACTIONS = {
+    "dynamodb:GetItem",  # the deny-list of signed-out sessions (its own key prefix only)
+    "dynamodb:PutItem",
     "cloudwatch:GetMetricData",
     "cloudwatch:ListMetrics",
     "cloudwatch:DescribeAlarms",
     "cloudwatch:DescribeAlarmHistory",
     "logs:StartQuery",
     "logs:GetQueryResults",
+    "logs:StopQuery",  # a timed-out query must stop scanning (and billing)
     "ce:GetCostAndUsage",
     "ce:GetCostForecast",
     "ce:GetAnomalies",
+    "ce:ListCostAllocationTags",  # is the Application tag active?
     "dynamodb:Query",
+    "dynamodb:DescribeTable",  # the doctor: the metrics table and catalog tables
+    "dynamodb:DescribeTimeToLive",
+    "dynamodb:DescribeContinuousBackups",
+    "lambda:GetFunctionConfiguration",  # log format, log group, SnapStart
+    "apigateway:GET",  # REST API names and stages
+    "rds:DescribeDBInstances",  # the doctor: catalog instances exist
     "tag:GetResources",
 }
 
@@ -193,20 +203,42 @@ def test_task_role_resources_are_scoped(s: Synth) -> None:
     task_def = s.props("AWS::ECS::TaskDefinition")
     stmts = policies_of_role(s, ref_id(task_def["TaskRoleArn"]))
     table_id = s.one("AWS::DynamoDB::Table")[0]
-    lambdas = [fn for body in catalog().values() for fn in body["resources"]["lambdas"]]
+    apps = catalog().values()
+    lambdas = [fn for body in apps for fn in body["resources"]["lambdas"]]
+    tables = [t for body in apps for t in body["resources"]["dynamodb_tables"]]
+    by_sid = {st["Sid"]: st for st in stmts}
     for st in stmts:
         actions = set(as_list(st["Action"]))
-        resources = as_list(st["Resource"])
-        if actions == {"dynamodb:Query"}:
-            assert resources == [{"Fn::GetAtt": [table_id, "Arn"]}]
-        elif actions == {"logs:StartQuery"}:
-            rendered = [json.dumps(r) for r in resources]
-            assert all("/aws/lambda/" in r for r in rendered)
-            for fn in lambdas:
-                assert any(r.endswith(f'/aws/lambda/{fn}"]]}}') for r in rendered), fn
+        rendered = [json.dumps(r) for r in as_list(st["Resource"])]
+        if "dynamodb:Query" in actions:
+            assert as_list(st["Resource"]) == [{"Fn::GetAtt": [table_id, "Arn"]}]
+            assert actions == {"dynamodb:Query", "dynamodb:DescribeTable",
+                               "dynamodb:DescribeTimeToLive", "dynamodb:DescribeContinuousBackups"}
+        elif actions == {"dynamodb:GetItem", "dynamodb:PutItem"}:  # the session deny-list
+            assert as_list(st["Resource"]) == [{"Fn::GetAtt": [table_id, "Arn"]}]
+            assert st["Condition"] == {"ForAllValues:StringLike": {
+                "dynamodb:LeadingKeys": ["_session#*"]}}
+        elif actions == {"logs:StartQuery"}:  # every Lambda log group, nothing else
+            assert rendered == [json.dumps({"Fn::Join": ["", [
+                "arn:", {"Ref": "AWS::Partition"}, ":logs:us-east-1:",
+                {"Ref": "AWS::AccountId"}, ":log-group:/aws/lambda/*"]]})]
+        elif actions == {"lambda:GetFunctionConfiguration"}:
+            if st["Sid"] == "ReadTaggedAppFunctions":  # discovered: only while tagged
+                assert st["Condition"] == {"StringEquals": {"aws:ResourceTag/Application": [
+                    "ilikeyacut", "jobseek"]}}
+            else:
+                assert [r.rsplit(":function:", 1)[1][:-4] for r in rendered] == lambdas
+        elif actions == {"dynamodb:DescribeTable"}:
+            assert [r.rsplit("table/", 1)[1][:-4] for r in rendered] == tables
+        elif actions == {"apigateway:GET"}:
+            assert [r.rsplit("::", 1)[1][:-4] for r in rendered] == ["/restapis/*", "/apis/*"]
+        elif actions == {"rds:DescribeDBInstances"}:
+            assert [r.rsplit(":db:", 1)[1][:-4] for r in rendered] == ["jobseek-postgres"]
         else:
-            assert resources == ["*"]
-            assert "logs:StartQuery" not in actions and "dynamodb:Query" not in actions
+            assert as_list(st["Resource"]) == ["*"]
+            assert not actions & {"logs:StartQuery", "dynamodb:Query", "apigateway:GET",
+                                  "lambda:GetFunctionConfiguration"}
+    assert "Condition" not in by_sid["ReadAny"]
 
 
 def test_execution_role_reads_only_its_two_secrets(s: Synth) -> None:

@@ -141,9 +141,9 @@ def test_lambda_role_can_only_write_table_items_and_its_logs(s: Synth) -> None:
     role = s.tpl["Resources"][role_id]["Properties"]
     assert "ManagedPolicyArns" not in role, "no AWS managed policy (no broad logs:*)"
     stmts = policies_of_role(s, role_id)
-    assert actions_of(stmts) == {
-        "dynamodb:BatchWriteItem", "dynamodb:PutItem", "logs:CreateLogStream",
-        "logs:PutLogEvents",
+    assert actions_of(stmts) == {  # PutItem is gone: the code only calls BatchWriteItem
+        "dynamodb:BatchWriteItem", "logs:CreateLogStream", "logs:PutLogEvents",
+        "dynamodb:BatchGetItem", "dynamodb:UpdateItem",  # the series registry's own items
     }
     table_id = s.one("AWS::DynamoDB::Table")[0]
     log_group_id = ref_id(props["LoggingConfig"]["LogGroup"])
@@ -181,3 +181,14 @@ def test_powertools_arn_override_wins() -> None:
     assert powertools_layer_arn(cfg, newest_python_runtime()).startswith(
         "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:"
     )
+
+
+def test_lambda_timeout_is_sized_from_the_write_budget(s: Synth) -> None:
+    # GIVEN the function's write budget (ingest/budget.py)
+    from ingest import budget
+
+    # WHEN the stack is synthesized
+    timeout = _fn(s)[1]["Properties"]["Timeout"]
+    # THEN the function outlives its slowest writes and still answers before API Gateway's 30 s
+    assert timeout == budget.LAMBDA_TIMEOUT_S == 25
+    assert budget.WRITE_BUDGET_S + budget.HANDLER_MARGIN_S <= timeout < 30

@@ -97,7 +97,8 @@ def test_cdk_cli_synth_offline(tmp_path: Path) -> None:
     env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
                CDK_DISABLE_CLI_TELEMETRY="true")
     proc = subprocess.run(
-        [str(cli), "synth", "-q", "--no-notices", "-o", str(tmp_path / "cdk.out")],
+        [str(cli), "synth", "-q", "--no-notices", "-c", "allowInsecureHttp=true", "-o",
+         str(tmp_path / "cdk.out")],
         cwd=CDK_DIR, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

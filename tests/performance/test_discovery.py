@@ -13,6 +13,7 @@ import pytest
 
 from analytics.core import access
 from analytics.core.catalog import Api
+from analytics.metrics.queries import S3_STORAGE_TYPES
 from analytics.performance import discovery
 from analytics.performance import service as performance
 from analytics.performance.aws import AwsPerformance
@@ -150,7 +151,7 @@ def test_performance_uses_discovered_resources_in_one_metrics_call(moto) -> None
     assert sorted(r.name for r in page.section("lambda").resources) == TAGGED["lambdas"]
     assert [r.name for r in page.section("rds").resources] == [TAGGED["db"]]
     assert "Application=shop-tag" in (page.section("api").empty_message or "")
-    assert page.n_queries == 2 * 7 + 5 + 5 + 2
+    assert page.n_queries == 2 * 7 + 6 + 5 + len(S3_STORAGE_TYPES) + 1
     assert rt.cache.snapshot()["aws_calls"]["cloudwatch.GetMetricData"] == 1
 
 

@@ -25,6 +25,7 @@ from analytics.performance.aws import (
     parse_cold_start_results,
 )
 from analytics.performance.coldstarts import COLUMNS
+from analytics.performance.insights import default_setup
 from analytics.sources import Runtime, aws_sources
 from tests.performance.conftest import END, START, TR, aws_runtime, make_catalog
 
@@ -57,7 +58,8 @@ def stubbed(rt: Runtime) -> tuple[AwsPerformance, Stubber, FakeTime]:
     """The runtime's performance source rebuilt on a fake clock (``rt`` uses it too)."""
     fake = FakeTime()
     clients = cast(AwsPerformance, rt.sources.performance).clients
-    backend = AwsPerformance(clients=clients, clock=fake.clock, sleep=fake.sleep)
+    backend = AwsPerformance(clients=clients, clock=fake.clock, sleep=fake.sleep,
+                             log_setup=default_setup)  # Lambda's defaults: text, /aws/lambda
     rt.sources = dataclasses.replace(rt.sources, performance=backend)
     return backend, Stubber(clients.client("logs")), fake
 
@@ -93,7 +95,7 @@ def test_running_running_complete_is_parsed_with_backoff(stubbed) -> None:
     stub.assert_no_pending_responses()
     assert table.to_dict("records") == [{
         "function": "fn-a", "invocations": 200, "cold_starts": 8, "share_pct": 4.0,
-        "init_p50_ms": 312.5, "init_p95_ms": 640.25, "note": ""}]
+        "init_p50_ms": 312.5, "init_p95_ms": 640.25, "note": "", "log_source": "text REPORT"}]
     assert list(table.columns) == COLUMNS
     assert fake.sleeps == [0.5, 1.0]  # backoff doubles
     assert "logs.StopQuery" not in _calls(backend)

@@ -91,9 +91,10 @@ def test_open_sections_come_from_the_url_and_closed_ones_draw_nothing(installed_
     assert len(at.dataframe) == 0
     calls = installed_runtime.cache.snapshot()["upstream_calls"]
     # one metrics call for the page; no "logs" (cold starts) since Lambda is closed. The sidebar's
-    # alarm badge reads alarms, which is not this page's work.
+    # alarm badge reads alarms and the login gate reads the revoked-sessions list; neither is this
+    # page's work.
     assert calls.get("metrics") == 1 and "logs" not in calls
-    assert set(calls) <= {"metrics", "alarms"}
+    assert set(calls) <= {"metrics", "alarms", "sessions"}
     assert _qp(at, "open") == "api"
     at.session_state["section_rds"] = True  # the user opens RDS
     at.run()

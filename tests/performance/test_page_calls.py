@@ -7,6 +7,7 @@ import math
 import pandas as pd
 import pytest
 
+from analytics.metrics.queries import S3_STORAGE_TYPES
 from analytics.performance import page as perf_page
 from analytics.performance import service as performance
 from analytics.performance.sections import PREVIOUS
@@ -43,8 +44,9 @@ def test_a_page_of_more_than_500_queries_takes_ceil_n_over_500_calls(moto) -> No
     rt = aws_runtime(make_catalog({"id": "big", "resources": {
         "lambdas": fns, "dynamodb_tables": ["t1", "t2"], "s3_buckets": ["b-1"]}}))
     page = performance.performance(rt, rt.catalog.get("big"), tr=TR)
-    assert page.n_queries == 80 * 7 + 2 * 5 + 2 == 572
-    assert _gmd(rt) == math.ceil(572 / 500) == 2
+    n = 80 * 7 + 2 * 6 + len(S3_STORAGE_TYPES) + 1
+    assert page.n_queries == n == 585
+    assert _gmd(rt) == math.ceil(n / 500) == 2
 
 
 def test_compare_fetches_the_previous_window_in_the_same_call(moto) -> None:

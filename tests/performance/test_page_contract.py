@@ -17,7 +17,7 @@ from botocore.stub import ANY, Stubber
 from analytics.core.aws_clients import AwsClients
 from analytics.core.cache import QueryCache
 from analytics.metrics.aws import AwsMetrics
-from analytics.metrics.queries import TIDY_COLUMNS, percentile_of
+from analytics.metrics.queries import S3_STORAGE_TYPES, TIDY_COLUMNS, percentile_of
 from analytics.performance.page import page_queries
 from tests.performance.conftest import (
     CATALOG,
@@ -107,7 +107,7 @@ def test_percentile_queries_request_shape_and_parsing() -> None:
     sent = [_metric(q) for q in seen[0]["MetricDataQueries"]]
     want = []
     for dims in ((("ApiName", "jobseek-public"), ("Stage", "prod")),
-                 (("ApiId", "q8w7e6r5t4"),)):
+                 (("ApiId", "q8w7e6r5t4"), ("Stage", "$default"))):
         want += [("AWS/ApiGateway", "Latency", dims, p, 300) for p in ("p50", "p95", "p99")]
     for fn in app.resources.lambdas:
         want += [("AWS/Lambda", "Duration", (("FunctionName", fn),), p, 300)
@@ -129,22 +129,29 @@ def test_service_specific_names_and_dimensions_in_the_request() -> None:
     with stub:
         backend.get_metric_data(queries, start=START, end=END)
     sent = {_metric(q) for q in seen[0]["MetricDataQueries"]}
-    assert len(seen[0]["MetricDataQueries"]) == len(queries) == 52
+    assert len(seen[0]["MetricDataQueries"]) == len(queries) == 51 + len(S3_STORAGE_TYPES) + 1
     assert ("AWS/ApiGateway", "4XXError", (("ApiName", "jobseek-public"), ("Stage", "prod")),
             "Sum", 300) in sent
-    assert ("AWS/ApiGateway", "4xx", (("ApiId", "q8w7e6r5t4"),), "Sum", 300) in sent
-    assert ("AWS/ApiGateway", "5xx", (("ApiId", "q8w7e6r5t4"),), "Sum", 300) in sent
+    # apps.toml names the HTTP API's stage: its metrics are that stage's, not every stage's.
+    internal = (("ApiId", "q8w7e6r5t4"), ("Stage", "$default"))
+    assert ("AWS/ApiGateway", "4xx", internal, "Sum", 300) in sent
+    assert ("AWS/ApiGateway", "5xx", internal, "Sum", 300) in sent
     assert ("AWS/DynamoDB", "SuccessfulRequestLatency",
             (("Operation", "Query"), ("TableName", "jobseek-applications")), "Average",
             300) in sent
-    assert ("AWS/DynamoDB", "ThrottledRequests",
-            (("Operation", "PutItem"), ("TableName", "jobseek-applications")), "Sum", 300) in sent
+    # Throttles of every operation: read and write throttle events by table.
+    for name in ("ReadThrottleEvents", "WriteThrottleEvents"):
+        assert ("AWS/DynamoDB", name, (("TableName", "jobseek-applications"),), "Sum",
+                300) in sent
+    assert not any(m[1] == "ThrottledRequests" for m in sent)
     assert ("AWS/RDS", "FreeStorageSpace", (("DBInstanceIdentifier", "jobseek-postgres"),),
             "Minimum", 300) in sent
     # S3 storage metrics are daily: period one day whatever the range's period.
-    assert ("AWS/S3", "BucketSizeBytes", (("BucketName", "jobseek-resumes"),
-                                          ("StorageType", "StandardStorage")),
-            "Average", 86400) in sent
+    for storage in ("StandardStorage", "StandardIAStorage", "GlacierStorage",
+                    "IntelligentTieringFAStorage", "DeepArchiveStorage"):
+        assert ("AWS/S3", "BucketSizeBytes", (("BucketName", "jobseek-resumes"),
+                                              ("StorageType", storage)),
+                "Average", 86400) in sent
     assert ("AWS/S3", "NumberOfObjects", (("BucketName", "jobseek-resumes"),
                                           ("StorageType", "AllStorageTypes")),
             "Average", 86400) in sent

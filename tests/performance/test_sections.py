@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analytics.core.periods import DAY, TimeRange
-from analytics.metrics.queries import api_query, lambda_query, rds_query
+from analytics.metrics.queries import S3_STORAGE_TYPES, api_query, lambda_query, rds_query
 from analytics.performance import page as perf_page
 from analytics.performance import service as performance
 from analytics.performance.sections import (
@@ -114,7 +114,10 @@ def test_units_are_converted_rds_seconds_to_ms_and_bytes_to_gb() -> None:
 
 def test_page_queries_cover_every_service_once() -> None:
     jobseek = perf_page.page_queries(CATALOG.get("jobseek"), TR)
-    assert len(jobseek) == 2 * 6 + 4 * 7 + 5 + 5 + 2 == 52
+    # DynamoDB: capacity x2, read + write throttle events, latency avg/max; S3: the size of
+    # every storage type + the object count.
+    s3 = len(S3_STORAGE_TYPES) + 1
+    assert len(jobseek) == 2 * 6 + 4 * 7 + 6 + 5 + s3 == 51 + s3
     assert len(set(jobseek)) == len(jobseek)
     assert api_query("jobseek", CATALOG.get("jobseek").resources.apis[0], "Latency", stat="p99",
                      period=300) in jobseek
@@ -123,7 +126,7 @@ def test_page_queries_cover_every_service_once() -> None:
     assert rds_query("jobseek", "jobseek-postgres", "CPUUtilization", stat="Average",
                      period=300) in jobseek
     ilikeyacut = perf_page.page_queries(CATALOG.get("ilikeyacut"), TR)
-    assert len(ilikeyacut) == 6 + 3 * 7 + 2 * 5 + 2 * 2 == 41
+    assert len(ilikeyacut) == 6 + 3 * 7 + 2 * 6 + 2 * s3 == 39 + 2 * s3
     assert not any(q.namespace == "AWS/RDS" for q in ilikeyacut)
 
 

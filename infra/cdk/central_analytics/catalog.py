@@ -1,4 +1,4 @@
-"""The slice of ``apps.toml`` the infrastructure needs: APIs, Lambda names and alarm prefixes.
+"""The slice of ``apps.toml`` the infrastructure needs: APIs, resource names, tags, alarm prefixes.
 
 It reads the catalog through the dashboard's own :mod:`analytics.core.catalog` (stdlib and
 pydantic, no dashboard dependencies), so a catalog the dashboard rejects can never be deployed,
@@ -8,6 +8,7 @@ small, stable view of it, which the dataclasses below are.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,12 @@ class CatalogApp:
     namespace: str
     apis: tuple[CatalogApi, ...]
     lambdas: tuple[str, ...]
+    cost_tag: str = ""
+    dynamodb_tables: tuple[str, ...] = ()
+    rds_instances: tuple[str, ...] = ()
+    ingest_principals: tuple[str, ...] = ()
+    max_metric_names: int = 200
+    max_dimension_sets: int = 100
 
 
 def _view(catalog: Catalog) -> tuple[CatalogApp, ...]:
@@ -47,6 +54,12 @@ def _view(catalog: Catalog) -> tuple[CatalogApp, ...]:
             namespace=a.namespace,
             apis=tuple(CatalogApi(p.id, p.name, p.kind, p.stage) for p in a.resources.apis),
             lambdas=a.resources.lambdas,
+            cost_tag=a.cost_tag,
+            dynamodb_tables=a.resources.dynamodb_tables,
+            rds_instances=a.resources.rds_instances,
+            ingest_principals=a.ingest_principals,
+            max_metric_names=a.max_metric_names,
+            max_dimension_sets=a.max_dimension_sets,
         )
         for a in sorted(catalog.apps, key=lambda a: a.id)
     )
@@ -67,10 +80,30 @@ def app_namespaces(apps: tuple[CatalogApp, ...]) -> str:
     return ",".join(f"{app.id}={app.namespace}" for app in apps if app.namespace)
 
 
+def ingest_principals(apps: tuple[CatalogApp, ...]) -> str:
+    """JSON ``{app: [ARN, ...]}`` for the ingest Lambda's INGEST_PRINCIPALS (who writes what)."""
+    return json.dumps({app.id: list(app.ingest_principals) for app in apps}, sort_keys=True)
+
+
+def ingest_caps(apps: tuple[CatalogApp, ...]) -> str:
+    """JSON ``{app: [max names, max dimension sets]}`` for the Lambda's INGEST_CAPS."""
+    return json.dumps({app.id: [app.max_metric_names, app.max_dimension_sets] for app in apps},
+                      sort_keys=True)
+
+
 def all_lambda_names(apps: tuple[CatalogApp, ...]) -> tuple[str, ...]:
     """Every Lambda function named in the catalog, de-duplicated, in catalog order."""
     seen: dict[str, None] = {}
     for app in apps:
         for fn in app.lambdas:
             seen.setdefault(fn, None)
+    return tuple(seen)
+
+
+def all_of(apps: tuple[CatalogApp, ...], field: str) -> tuple[str, ...]:
+    """Every name in one resource list (``"dynamodb_tables"``…) of every app, de-duplicated."""
+    seen: dict[str, None] = {}
+    for app in apps:
+        for name in getattr(app, field):
+            seen.setdefault(name, None)
     return tuple(seen)

@@ -7,6 +7,7 @@ arrive as strings, so the parsers accept ``"true"``/``"1000"`` as well as JSON b
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,9 @@ DEFAULT_POWERTOOLS_LAYER_VERSION = 38
 POWERTOOLS_ACCOUNT = "017000801446"
 
 T = TypeVar("T")
+REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+#: The context key that accepts a public HTTP-only load balancer (named as operators type it).
+INSECURE_HTTP_KEY = "allowInsecureHttp"
 
 # CloudWatch Logs only accepts these retention periods (days).
 RETENTION_CHOICES: dict[int, logs.RetentionDays] = {
@@ -68,6 +72,16 @@ def _as_int(key: str, raw: Any) -> int:
         raise ConfigError(f"context {key}={raw!r}: expected an integer") from exc
 
 
+def _as_names(key: str, raw: Any) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    names = tuple(str(i).strip() for i in items if str(i).strip())
+    for name in names:
+        if not name.startswith("/") or " " in name:
+            raise ConfigError(f"context {key}: {name!r} is not a log group name or pattern "
+                              "(e.g. /teams/shop/*)")
+    return names
+
+
 def _as_opt_str(_key: str, raw: Any) -> str | None:
     text = str(raw).strip() if raw is not None else ""
     return text or None
@@ -96,6 +110,15 @@ class DeployConfig:
     task_cpu: int = 1024
     task_memory_mib: int = 2048
     log_retention_days: int = 30
+    #: A second region (``-c replicaRegion=eu-west-1``): table replicas, report replication,
+    #: backup copies there, and a standby dashboard stack (docs/dr.md).
+    replica_region: str | None = None
+    #: Log groups beyond ``/aws/lambda/*`` the dashboard may run Logs Insights on (functions
+    #: with a custom ``LoggingConfig.LogGroup``): names or ``*`` patterns, comma-separated.
+    log_group_patterns: tuple[str, ...] = ()
+    #: ``-c allowInsecureHttp=true``: deploy without a certificate (a public HTTP listener:
+    #: passwords and session cookies in clear). Refused unless given explicitly.
+    allow_insecure_http: bool = False
 
     @property
     def is_billing_region(self) -> bool:
@@ -155,9 +178,25 @@ def load_config(ctx: Mapping[str, Any]) -> DeployConfig:
         task_cpu=_pick(ctx, "task_cpu", _as_int, d.task_cpu),
         task_memory_mib=_pick(ctx, "task_memory_mib", _as_int, d.task_memory_mib),
         log_retention_days=_pick(ctx, "log_retention_days", _as_int, d.log_retention_days),
+        replica_region=_pick(ctx, "replica_region", _as_opt_str, None),
+        log_group_patterns=_pick(ctx, "log_group_patterns", _as_names, d.log_group_patterns),
+        allow_insecure_http=_pick(ctx, INSECURE_HTTP_KEY, _as_bool, d.allow_insecure_http),
     )
     _validate(cfg)
     return cfg
+
+
+def check_transport(cfg: DeployConfig) -> None:
+    """Refuse a public HTTP-only listener unless the operator asked for one explicitly.
+
+    Checked when the stack is built, not when the context is parsed: reading a configuration
+    is harmless, deploying the dashboard without TLS is not.
+    """
+    if not cfg.certificate_arn and not cfg.allow_insecure_http:
+        raise ConfigError(
+            "refusing to synthesize a public HTTP-only load balancer (sign-in passwords and "
+            "session cookies would cross the internet in clear): give -c certificate_arn=<ACM "
+            f"ARN>, or -c {INSECURE_HTTP_KEY}=true for a throwaway test deployment")
 
 
 def _validate(cfg: DeployConfig) -> None:
@@ -177,3 +216,11 @@ def _validate(cfg: DeployConfig) -> None:
         )
     if cfg.retention_days < 1:
         raise ConfigError("context retention_days must be >= 1")
+    if cfg.replica_region is not None:
+        if not REGION_RE.fullmatch(cfg.replica_region):
+            raise ConfigError(f"context replicaRegion={cfg.replica_region!r}: expected a region "
+                              "such as eu-west-1")
+        if cfg.replica_region == cfg.region:
+            raise ConfigError(f"context replicaRegion={cfg.replica_region!r} is the stack's own "
+                              "region: a replica must live in another region")
+

@@ -7,6 +7,8 @@ process, hence sticky sessions, and keeps the WebSocket open, hence a 3600 s idl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_dynamodb as dynamodb
@@ -19,9 +21,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from central_analytics.catalog import CatalogApp
 from central_analytics.config import REPO_ROOT, DeployConfig
 from central_analytics.nag import acknowledge
 from central_analytics.network import Network
+from central_analytics.task_role import acknowledge_wildcards, task_role_statements
 
 CONTAINER_PORT = 8501
 HEALTH_CHECK_PATH = "/_stcore/health"
@@ -31,57 +35,13 @@ MIN_TASKS, MAX_TASKS, CPU_TARGET_PCT = 1, 4, 60
 # An empty user list: the dashboard starts, nobody can log in until an operator uploads real
 # credentials (docs/deploy.md). CloudFormation only re-applies it if this text changes.
 CREDENTIALS_PLACEHOLDER = "credentials:\n  usernames: {}\n"
+#: Browsers remember "HTTPS only" for a year once they saw the dashboard over HTTPS.
+HSTS = "max-age=31536000; includeSubDomains"
 # Never copied into the image build context: big, secret, or irrelevant to the container.
 ASSET_EXCLUDES = [
     ".venv", ".git", ".data", "node_modules", "cdk.out", "infra", "tests", "bench", "docs",
     "**/__pycache__", ".pytest_cache", ".ruff_cache", ".streamlit/secrets.toml",
 ]
-
-STAR_READ_ACTIONS = [
-    "cloudwatch:GetMetricData",
-    "cloudwatch:ListMetrics",
-    "cloudwatch:DescribeAlarms",
-    "cloudwatch:DescribeAlarmHistory",
-    "logs:GetQueryResults",
-    "ce:GetCostAndUsage",
-    "ce:GetCostForecast",
-    "ce:GetAnomalies",
-    "tag:GetResources",
-]
-
-
-def task_role_statements(
-    cfg: DeployConfig, table: dynamodb.ITable, lambda_names: tuple[str, ...]
-) -> list[iam.PolicyStatement]:
-    """The dashboard's read-only permissions, and nothing else.
-
-    CloudWatch metric/alarm reads, GetQueryResults, Cost Explorer and tag:GetResources have no
-    resource-level permissions, so they need ``*``; StartQuery is limited to the catalog apps'
-    Lambda log groups and Query to the metrics table.
-    """
-    statements = [
-        iam.PolicyStatement(sid="ReadOnlyApisWithoutResourceLevel", actions=STAR_READ_ACTIONS,
-                            resources=["*"]),
-        iam.PolicyStatement(sid="QueryMetricsTable", actions=["dynamodb:Query"],
-                            resources=[table.table_arn]),
-    ]
-    if lambda_names:
-        arns: list[str] = []
-        for fn in lambda_names:
-            base = cdk.Stack.of(table).format_arn(
-                service="logs",
-                resource="log-group",
-                resource_name=f"/aws/lambda/{fn}",
-                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                region=cfg.region,
-            )
-            arns.extend([base, f"{base}:*"])
-        statements.append(
-            iam.PolicyStatement(sid="InsightsOnAppLambdaLogs", actions=["logs:StartQuery"],
-                                resources=arns)
-        )
-    return statements
-
 
 class DashboardService(Construct):
     """Fargate service (Streamlit image), ALB, secrets, task role and CPU autoscaling."""
@@ -93,9 +53,11 @@ class DashboardService(Construct):
         *,
         cfg: DeployConfig,
         table: dynamodb.ITable,
-        lambda_names: tuple[str, ...],
+        apps: tuple[CatalogApp, ...],
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.extra_env = dict(extra_env or {})  # the pipeline's names (ROLLUPS_TABLE, ...)
         self.network = Network(self, "Network", cfg=cfg)
         self.cluster = ecs.Cluster(
             self,
@@ -144,16 +106,9 @@ class DashboardService(Construct):
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description="Central Analytics dashboard: read metrics, alarms, logs, costs, tags",
         )
-        for statement in task_role_statements(cfg, table, lambda_names):
+        for statement in task_role_statements(cfg, table, apps):
             self.task_role.add_to_policy(statement)
-        acknowledge(
-            self.task_role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "cloudwatch GetMetricData/ListMetrics/DescribeAlarms/DescribeAlarmHistory, "
-            "logs:GetQueryResults, ce:* reads and tag:GetResources have no resource-level "
-            "permissions; the statement holds only these read actions.",
-        )
-        self._acknowledge_log_group_wildcards(lambda_names)
+        acknowledge_wildcards(self.task_role, cfg, apps)
 
         self.image = ecr_assets.DockerImageAsset(
             self,
@@ -226,9 +181,12 @@ class DashboardService(Construct):
                 ),
                 environment={
                     "ANALYTICS_BACKEND": "aws",
+                    # the ALB's subnets: the only peers whose X-Forwarded-For names the client
+                    "AUTH_TRUSTED_PROXIES": self.network.vpc.vpc_cidr_block,
                     "METRICS_TABLE": table.table_name,
                     "AWS_REGION": cfg.region,
                     "AWS_DEFAULT_REGION": cfg.region,
+                    **self.extra_env,
                 },
                 secrets={
                     "AUTH_COOKIE_KEY": ecs.Secret.from_secrets_manager(self.cookie_key),
@@ -238,6 +196,9 @@ class DashboardService(Construct):
                 },
             ),
         )
+        if https:
+            service.listener.set_attribute(
+                "routing.http.response.strict_transport_security.header_value", HSTS)
         service.load_balancer.log_access_logs(self.network.access_log_bucket, prefix="alb")
         # Reject requests with malformed headers instead of forwarding them to Streamlit.
         service.load_balancer.set_attribute(
@@ -259,20 +220,6 @@ class DashboardService(Construct):
         # Streamlit sessions live in one process: reconnects must reach the same task.
         tg.enable_cookie_stickiness(STICKINESS)
         tg.set_attribute("deregistration_delay.timeout_seconds", "30")
-
-    def _acknowledge_log_group_wildcards(self, lambda_names: tuple[str, ...]) -> None:
-        """StartQuery lists each log group twice: bare ARN and the ``:*`` form IAM also matches."""
-        for fn in lambda_names:
-            arn = (
-                f"arn:<AWS::Partition>:logs:{cdk.Stack.of(self).region}:<AWS::AccountId>:"
-                f"log-group:/aws/lambda/{fn}:*"
-            )
-            acknowledge(
-                self.task_role,
-                f"AwsSolutions-IAM5[Resource::{arn}]",
-                f"The ':*' suffix is the log-group ARN form CloudWatch Logs also authorizes "
-                f"StartQuery against; it is still limited to the single log group of {fn}.",
-            )
 
     def _acknowledge_service_findings(self) -> None:
         acknowledge(

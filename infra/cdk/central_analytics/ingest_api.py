@@ -22,15 +22,22 @@ from aws_cdk.aws_apigatewayv2_authorizers import HttpIamAuthorizer
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
-from central_analytics.catalog import CatalogApp, app_namespaces
+from central_analytics.catalog import CatalogApp, app_namespaces, ingest_caps, ingest_principals
 from central_analytics.config import POWERTOOLS_ACCOUNT, REPO_ROOT, DeployConfig
+from ingest.budget import LAMBDA_TIMEOUT_S
+from ingest.permissions import REGISTRY_OPERATIONS, TABLE_OPERATIONS
 
 #: The Lambda root: every folder under it is a package; this function runs ``ingest``.
 FUNCTIONS_DIR = REPO_ROOT / "infra" / "functions"
-ASSET_EXCLUDES = ["tests", "tests/**", "**/__pycache__", "__pycache__", "*.pyc", ".pytest_cache"]
+# pipeline/ is the pipeline Lambda's package: it ships in its own container image (pipeline.py).
+ASSET_EXCLUDES = ["tests", "tests/**", "**/__pycache__", "__pycache__", "*.pyc", ".pytest_cache",
+                  "pipeline", "pipeline/**"]
 HANDLER = "ingest.app.lambda_handler"  # infra/functions/ingest/app.py
 STAGE_NAME = "$default"
-TABLE_WRITE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+#: What the function's code calls on the table (ingest/permissions.py), nothing more.
+TABLE_WRITE_ACTIONS = sorted(set(TABLE_OPERATIONS.values()))
+REGISTRY_ACTIONS = sorted(set(REGISTRY_OPERATIONS.values()))
+REGISTRY_PREFIX = "_series#"  # ingest.registry.PREFIX (the Lambda package is not imported here)
 POWERTOOLS_SERVICE_NAME = "central-analytics-ingest"
 POWERTOOLS_METRICS_NAMESPACE = "CentralAnalytics/Ingest"
 
@@ -123,13 +130,17 @@ class IngestApi(Construct):
                 )
             ],
             memory_size=256,
-            timeout=cdk.Duration.seconds(10),
+            # Sized from the write budget (ingest/budget.py): a slow table still gets its 503
+            # with notWritten before Lambda, and API Gateway's 30 s, cut the request off.
+            timeout=cdk.Duration.seconds(LAMBDA_TIMEOUT_S),
             role=self.role,
             log_group=self.function_log_group,
             environment={
                 "METRICS_TABLE": table.table_name,
                 "ALLOWED_APPLICATIONS": ",".join(app.id for app in apps),
                 "APP_NAMESPACES": app_namespaces(apps),
+                "INGEST_PRINCIPALS": ingest_principals(apps),
+                "INGEST_CAPS": ingest_caps(apps),
                 "RETENTION_DAYS": str(cfg.retention_days),
                 "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
@@ -185,7 +196,8 @@ class IngestApi(Construct):
         """A role that can write items to the metrics table and nothing else besides its logs.
 
         Built by hand (not ``table.grant_write_data``) because the grant adds UpdateItem,
-        DeleteItem and DescribeTable, which the ingest function never needs.
+        DeleteItem and DescribeTable, which the ingest function never calls: the actions are
+        those of :data:`ingest.permissions.TABLE_OPERATIONS`.
         """
         role = iam.Role(
             self,
@@ -196,6 +208,14 @@ class IngestApi(Construct):
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteMetricItems", actions=TABLE_WRITE_ACTIONS, resources=[table.table_arn]
+            )
+        )
+        # The series registry (cardinality caps): read and update only its own small items.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SeriesRegistry", actions=REGISTRY_ACTIONS, resources=[table.table_arn],
+                conditions={"ForAllValues:StringLike": {
+                    "dynamodb:LeadingKeys": [f"{REGISTRY_PREFIX}*"]}},
             )
         )
         return role

@@ -10,16 +10,18 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from central_analytics.alarms import Alarms
-from central_analytics.catalog import CatalogApp, all_lambda_names
+from central_analytics.catalog import CatalogApp
 from central_analytics.config import DeployConfig
 from central_analytics.dashboard_service import DashboardService
 from central_analytics.ingest_api import IngestApi
 from central_analytics.metrics_table import MetricsTable
+from central_analytics.pipeline import dashboard_env, dr_vault_name
 from central_analytics.sso_user_pool import SsoUserPool
 
 
 class CentralAnalyticsStack(cdk.Stack):
-    """Metrics table, ingest API, alarms, Fargate dashboard and (optionally) Cognito SSO."""
+    """Metrics table, ingest API, alarms, Fargate dashboard and (optionally) Cognito SSO; the
+    pipeline is a stack of its own (:mod:`central_analytics.pipeline`)."""
 
     def __init__(
         self,
@@ -32,7 +34,9 @@ class CentralAnalyticsStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.cfg = cfg
-        self.metrics = MetricsTable(self, "Metrics")
+        self.apps = apps
+        self.metrics = MetricsTable(self, "Metrics", replica_region=cfg.replica_region,
+                                    dr_vault_name=dr_vault_name(cfg))
         self.ingest = IngestApi(
             self,
             "Ingest",
@@ -43,8 +47,8 @@ class CentralAnalyticsStack(cdk.Stack):
         self.alarms = Alarms(self, "Alarms", cfg=cfg, ingest_function=self.ingest.function,
                              apps=apps)
         self.dashboard = DashboardService(
-            self, "Dashboard", cfg=cfg, table=self.metrics.table,
-            lambda_names=all_lambda_names(apps),
+            self, "Dashboard", cfg=cfg, table=self.metrics.table, apps=apps,
+            extra_env=dashboard_env(self, cfg),
         )
         self.sso: SsoUserPool | None = SsoUserPool(self, "Sso", cfg=cfg) if cfg.sso else None
         self._outputs()

@@ -5,7 +5,8 @@ DynamoDB (plus an EMF copy for CloudWatch); the dashboard's local backend builds
 with :func:`build_resolver` and another sink (DuckDB) and a bearer-token check. Keeping one code
 path means the local endpoint can never accept what the real one refuses, or the reverse.
 
-Answers: 202 accepted, 400 shape, 401 auth, 413 size, 422 rules, 503 storage (retry the
+Answers: 202 accepted, 400 shape, 401 auth, 403 an app the credential may not write (nothing
+written), 413 size, 422 rules or a cardinality cap (nothing written), 503 storage (retry the
 ``notWritten`` indexes). 202 is only sent when every item is stored.
 """
 
@@ -27,8 +28,17 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from .guard import (
+    EVERY_APP,
+    Authorizer,
+    BatchSeries,
+    Caps,
+    SeriesRegistry,
+    iam_authorizer,
+)
 from .keys import MetricItem, build_item, dedupe
 from .models import MAX_BODY_BYTES, FieldError, ShapeError, parse_body, validate_metrics
+from .registry import DynamoDBRegistry
 from .sinks import DynamoDBSink, MetricSink
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "central-analytics-ingest"))
@@ -55,6 +65,24 @@ def parse_namespaces(spec: str) -> dict[str, str]:
     """
     pairs = (part.split("=", 1) for part in spec.split(",") if "=" in part)
     return {app.strip(): ns.strip() for app, ns in pairs if app.strip() and ns.strip()}
+
+
+def parse_principals(spec: str) -> dict[str, list[str]]:
+    """``INGEST_PRINCIPALS``: JSON ``{"app": ["arn:aws:iam::123:role/writer", ...]}``."""
+    if not spec.strip():
+        return {}
+    data = json.loads(spec)
+    if not isinstance(data, dict) or not all(
+            isinstance(v, list) and all(isinstance(a, str) for a in v) for v in data.values()):
+        raise ValueError("INGEST_PRINCIPALS must be a JSON object of app -> list of ARNs")
+    return {str(k): list(v) for k, v in data.items()}
+
+
+def parse_caps(spec: str) -> dict[str, Caps]:
+    """``INGEST_CAPS``: JSON ``{"app": [max_metric_names, max_dimension_sets]}``."""
+    if not spec.strip():
+        return {}
+    return {str(app): Caps(int(v[0]), int(v[1])) for app, v in json.loads(spec).items()}
 
 
 def env_flag(name: str, default: bool) -> bool:
@@ -103,6 +131,27 @@ def _body_bytes(event: Mapping[str, Any]) -> bytes:
     return str(body).encode("utf-8", "surrogatepass")  # lone surrogates: JSON parsing rejects
 
 
+def _forbidden(raw_items: list[Any], apps: frozenset[str],
+               known: frozenset[str]) -> list[FieldError]:
+    """Items naming a known app outside ``apps`` (an unknown app is a 422 of validation)."""
+    if "*" in apps:
+        return []
+    errors = []
+    for index, raw in enumerate(raw_items):
+        app = raw.get("applicationId") if isinstance(raw, Mapping) else None
+        if isinstance(app, str) and app in known and app not in apps:
+            errors.append(FieldError(index, "applicationId",
+                                     f"this credential may not write {app[:64]!r}"))
+    return errors
+
+
+def _series(items: Iterable[MetricItem]) -> BatchSeries:
+    out: dict[str, dict[str, set[str]]] = {}
+    for item in items:
+        out.setdefault(item.app, {}).setdefault(item.metric_name, set()).add(item.dims)
+    return {a: {m: frozenset(d) for m, d in ms.items()} for a, ms in out.items()}
+
+
 def _has_iam_identity(event: Mapping[str, Any]) -> bool:
     context = event.get("requestContext")
     authorizer = context.get("authorizer") if isinstance(context, Mapping) else None
@@ -139,30 +188,50 @@ def build_resolver(
     require_iam_auth: bool = False,
     namespaces: Mapping[str, str] | None = None,
     retention_days: int = 90,
+    authorize: Authorizer | None = None,
+    registry: SeriesRegistry | None = None,
+    caps: Mapping[str, Caps] | None = None,
+    health_check: Callable[[], str | None] | None = None,
 ) -> APIGatewayHttpResolver:
     """Create the resolver serving the ingest contract.
 
     ``clock`` returns epoch seconds. ``authenticate`` (if given) must accept the request headers;
     ``require_iam_auth`` additionally demands ``requestContext.authorizer.iam`` (set by API
-    Gateway's IAM authorizer). ``emit_emf=False`` for the local server, which has no CloudWatch.
+    Gateway's IAM authorizer). ``authorize`` maps the request to the apps its credential may
+    write (None: 401); without it every authenticated caller may write every allowed app.
+    ``registry`` (with per-app ``caps``) refuses batches that would pass a cardinality cap.
+    ``health_check`` returns why storage is unusable (None: fine): /health is then 503, and
+    so is every POST, before anything is parsed. ``emit_emf=False`` for the local server.
     """
     if retention_days < 1:
         raise ValueError(f"retention_days must be at least 1, not {retention_days}")
     resolver = APIGatewayHttpResolver()
     allowed = frozenset(allowed_apps)
     emf_namespaces = dict(namespaces or {})
+    app_caps = dict(caps or {})
+
+    def _unhealthy() -> str | None:
+        return health_check() if health_check is not None else None
 
     @resolver.get("/health")
     def health() -> Response:
+        problem = _unhealthy()
+        if problem is not None:
+            return _json(503, {"status": "unavailable", "reason": "storage unavailable"})
         return _json(200, {"status": "ok"})
 
     @resolver.post("/metrics")
     def post_metrics() -> Response:
         event = resolver.current_event.raw_event
         headers = event.get("headers") or {}
+        problem = _unhealthy()
+        if problem is not None:
+            logger.warning("ingest unavailable", extra={"status": 503, "reason": problem})
+            return _errors(503, [FieldError(None, None, "storage unavailable; retry later")])
+        apps = authorize(event) if authorize is not None else EVERY_APP
         if (require_iam_auth and not _has_iam_identity(event)) or (
             authenticate is not None and not authenticate(headers)
-        ):
+        ) or apps is None:
             logger.info("ingest rejected", extra={"status": 401})
             return _errors(401, [FieldError(None, None, "missing or invalid credentials")])
         try:
@@ -175,6 +244,11 @@ def build_resolver(
         except ShapeError as exc:
             logger.info("ingest rejected", extra={"status": 400, "reason": exc.error.message})
             return _errors(400, [exc.error])
+
+        forbidden = _forbidden(raw_items, apps, allowed)
+        if forbidden:
+            logger.info("ingest rejected", extra={"status": 403, "errorCount": len(forbidden)})
+            return _errors(403, forbidden)
 
         now_ms = int(clock() * 1000)
         valid, errors = validate_metrics(raw_items, allowed_apps=allowed, now_ms=now_ms)
@@ -198,6 +272,17 @@ def build_resolver(
             )
             for m in valid
         ]
+        if registry is not None:
+            over = registry.admit(_series(items), caps=app_caps, now_ms=now_ms,
+                                  window_ms=retention_days * 86_400_000)
+            if over is not None:
+                logger.info("ingest rejected", extra={"status": 422, "cap": over.cap,
+                                                      "app": over.app})
+                index = next(i for i, m in enumerate(valid) if m.applicationId == over.app and (
+                    over.metric is None or m.metricName == over.metric))
+                field = "metricName" if over.metric is None else "dimensions"
+                return _errors(422, [FieldError(index, field, over.message())],
+                               cap=over.cap, limit=over.limit)
         return _store(items)
 
     def _store(items: list[MetricItem]) -> Response:
@@ -257,13 +342,21 @@ def default_resolver() -> APIGatewayHttpResolver:
     sink = DynamoDBSink(table)
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         _ = sink.client  # once per execution environment, during init, not on a request's clock
+    require_iam = env_flag("REQUIRE_IAM_AUTH", True)
     return build_resolver(
         sink,
         parse_allowed_apps(os.environ.get("ALLOWED_APPLICATIONS", "")),
         emit_emf=env_flag("EMIT_EMF", True),
-        require_iam_auth=env_flag("REQUIRE_IAM_AUTH", True),
+        require_iam_auth=require_iam,
         namespaces=parse_namespaces(os.environ.get("APP_NAMESPACES", "")),
         retention_days=int(os.environ.get("RETENTION_DAYS", "90")),
+        # Unmapped callers may write nothing (403): the catalog names who writes each app.
+        authorize=iam_authorizer(parse_principals(os.environ.get("INGEST_PRINCIPALS", "")))
+        if require_iam else None,
+        # The stack always sets INGEST_CAPS (the catalog's caps): then the registry counts.
+        registry=DynamoDBRegistry(table, client_factory=lambda: sink.client)
+        if "INGEST_CAPS" in os.environ else None,
+        caps=parse_caps(os.environ.get("INGEST_CAPS", "")),
     )
 
 

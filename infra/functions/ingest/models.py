@@ -212,6 +212,23 @@ def _timestamp_ms(v: Any) -> int:
         raise ValueError("not an ISO-8601 date-time (e.g. 2026-11-24T12:00:00Z)") from None
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice (json.loads would silently keep the last)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
 def parse_body(body: bytes) -> list[Any]:
     """Decode the JSON body into the list of raw items (a single metric becomes a list of one).
 
@@ -220,14 +237,22 @@ def parse_body(body: bytes) -> list[Any]:
     """
     if not body.strip():
         raise ShapeError("empty body; send a JSON object")
+    if body.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        raise ShapeError("the body starts with a byte order mark; send UTF-8 without one")
     try:
-        payload = json.loads(body)
+        # Decoded here, strictly: json.loads(bytes) would guess UTF-16/32 and accept them.
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ShapeError("malformed JSON: the body is not UTF-8 text") from None
+    try:
+        payload = json.loads(text, object_pairs_hook=_unique_keys)
+    except DuplicateKeyError as exc:
+        raise ShapeError(f"duplicate key {exc.key[:64]!r} in a JSON object", field=exc.key[:64]
+                         ) from None
     except json.JSONDecodeError as exc:
         raise ShapeError(
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    except UnicodeDecodeError:
-        raise ShapeError("malformed JSON: the body is not UTF-8 text") from None
     except ValueError:  # an integer literal longer than Python's 4300-digit conversion limit
         raise ShapeError("malformed JSON: a number literal is too long") from None
     except RecursionError:

@@ -16,11 +16,14 @@ from typing import Any, Protocol
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .budget import CALL_WORST_S, CONNECT_TIMEOUT_S, READ_TIMEOUT_S, TOTAL_ATTEMPTS, WRITE_BUDGET_S
 from .keys import MetricItem, dedupe
 
 #: botocore already retries throttling/5xx per call; our loop only handles UnprocessedItems.
+#: Timeouts and attempts are sized so a whole request fits the Lambda timeout (see budget.py).
 BOTO_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5
+    retries={"mode": "standard", "total_max_attempts": TOTAL_ATTEMPTS},
+    connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
 )
 BATCH_SIZE = 25  # BatchWriteItem's limit
 log = logging.getLogger(__name__)  # the resolver logs outcomes; this says *why* a write failed
@@ -88,6 +91,9 @@ class DynamoDBSink:
     before retry ``n`` (0-based) the sink sleeps ``jitter(min(max_delay, base_delay * 2**n))``.
     A ClientError/BotoCoreError (botocore has already retried it) marks that chunk and every
     later chunk as not written: the request is failing, so stop spending the Lambda's time.
+    ``budget_s`` (read on ``clock``) bounds one ``write``: no call starts, and no backoff sleeps,
+    unless a worst-case call (``call_worst_s``) still ends inside it — what is left is reported
+    not written, so a slow table still yields the 503 with ``notWritten`` before the timeout.
     """
 
     def __init__(
@@ -100,6 +106,9 @@ class DynamoDBSink:
         max_delay: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[float], float] = full_jitter,
+        clock: Callable[[], float] = time.monotonic,
+        budget_s: float = WRITE_BUDGET_S,
+        call_worst_s: float = CALL_WORST_S,
     ) -> None:
         self.table_name = table_name
         self._client = client
@@ -108,6 +117,9 @@ class DynamoDBSink:
         self.max_delay = max_delay
         self.sleep = sleep
         self.jitter = jitter
+        self.clock = clock
+        self.budget_s = budget_s
+        self.call_worst_s = call_worst_s
 
     @property
     def client(self) -> Any:
@@ -122,22 +134,31 @@ class DynamoDBSink:
         """Write ``items``; return the positions not written (see :class:`MetricSink`)."""
         unique, groups = dedupe(items)
         failed: list[int] = []  # positions in ``unique``
+        last_start = self.clock() + self.budget_s - self.call_worst_s  # latest safe call start
         for start in range(0, len(unique), BATCH_SIZE):
             chunk = range(start, min(start + BATCH_SIZE, len(unique)))
-            ok, chunk_failed = self._write_chunk(unique, chunk)
+            ok, chunk_failed = self._write_chunk(unique, chunk, last_start)
             failed.extend(chunk_failed)
             if not ok:
                 failed.extend(range(chunk.stop, len(unique)))
                 break
         return sorted(pos for u in failed for pos in groups[u])
 
-    def _write_chunk(self, unique: list[MetricItem], chunk: range) -> tuple[bool, list[int]]:
-        """Returns (no client error, positions in ``unique`` left unwritten)."""
+    def _write_chunk(self, unique: list[MetricItem], chunk: range,
+                     last_start: float) -> tuple[bool, list[int]]:
+        """Returns (keep going, positions in ``unique`` left unwritten)."""
         pending = {unique[i].key: i for i in chunk}
         requests = [{"PutRequest": {"Item": to_attribute_values(unique[i])}} for i in chunk]
         for attempt in range(self.max_attempts):
-            if attempt:
-                self.sleep(self.jitter(min(self.max_delay, self.base_delay * 2 ** (attempt - 1))))
+            delay = (self.jitter(min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+                     if attempt else 0.0)
+            if self.clock() + delay > last_start:
+                # A worst-case call would end after the budget: report what is left instead.
+                log.warning("write budget of %.0f s spent: %d items not written",
+                            self.budget_s, len(pending))
+                return False, sorted(pending.values())
+            if delay:
+                self.sleep(delay)
             try:
                 answer = self.client.batch_write_item(RequestItems={self.table_name: requests})
             except (ClientError, BotoCoreError) as exc:

@@ -1,0 +1,1 @@
+"""The doctor: does this deployment have what the dashboard needs? See checks.py."""

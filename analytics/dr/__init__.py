@@ -1,0 +1,1 @@
+"""Disaster recovery: the restore drill on both backends."""

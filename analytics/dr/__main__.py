@@ -1,0 +1,5 @@
+"""``python -m analytics.dr``: see :mod:`analytics.cli.dr`."""
+
+from analytics.cli.dr import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The batch pipeline: daily rollups, the long-term history, the delivered packs."""
