@@ -13,7 +13,7 @@ import hashlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +33,7 @@ from analytics.core.aws_clients import AwsClients, package_version
 from analytics.core.cache import QueryCache, shared_cache
 from analytics.core.cache_auth import ElastiCacheIAMProvider
 from analytics.core.catalog import Catalog, load_catalog
+from analytics.core.clock import Clock, datetime_clock, system_clock, utc
 from analytics.core.settings import Settings, load_settings
 from analytics.core.tier import RedisTier, redis_client
 from analytics.costs.aws import AwsCosts
@@ -79,11 +80,14 @@ class Sources:
     doctor: DoctorSource
 
 
-def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
+def aws_sources(settings: Settings, *, clients: AwsClients,
+                clock: Clock = system_clock) -> Sources:
     where = f" via {settings.endpoint_url}" if settings.endpoint_url else ""
+    when = datetime_clock(clock)
     return Sources(
         backend="aws", description=f"aws ({settings.region}{where})",
-        metrics=AwsMetrics(clients=clients), alarms=AwsAlarms(clients=clients),
+        metrics=AwsMetrics(clients=clients, clock=when),
+        alarms=AwsAlarms(clients=clients, clock=when),
         costs=AwsCosts(clients=clients),
         custom=AwsCustom(clients=clients, table=settings.metrics_table),
         performance=AwsPerformance(clients=clients,
@@ -98,8 +102,8 @@ def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
     )
 
 
-def local_sources(*, store: LocalStore, data_dir: Path | None = None,
-                  settings: Settings | None = None) -> Sources:
+def local_sources(*, store: LocalStore, clock: Clock = system_clock,
+                  data_dir: Path | None = None, settings: Settings | None = None) -> Sources:
     """The local sources; packs and backups live under ``data_dir`` (default: beside the
     store's file)."""
     metrics = LocalMetrics(store=store)
@@ -107,8 +111,10 @@ def local_sources(*, store: LocalStore, data_dir: Path | None = None,
     settings = settings or load_settings({"ANALYTICS_BACKEND": "local"}, secrets={})
     return Sources(
         backend="local", description=f"local (embedded DuckDB at {store.path})",
-        metrics=metrics, alarms=LocalAlarms(metrics=metrics), costs=LocalCosts(store=store),
-        custom=LocalCustom(store=store), performance=LocalPerformance(metrics=metrics),
+        metrics=metrics,
+        alarms=LocalAlarms(metrics=metrics, clock=datetime_clock(clock), store=store),
+        costs=LocalCosts(store=store), custom=LocalCustom(store=store, clock=clock),
+        performance=LocalPerformance(metrics=metrics),
         rollups=LocalRollups(store=store), reports=LocalReports(root=root),
         pipeline_runner=LocalRunner(), dr=LocalDrill(store=store, backup_dir=root / "backups"),
         doctor=LocalDoctor(store=store, settings=settings),
@@ -197,6 +203,10 @@ class Runtime:
     cache: QueryCache
     local: LocalRuntime | None = None  # the embedded backend's store, threads and endpoint
     security: SecurityStores = field(default_factory=_memory_stores)
+    clock: Clock = system_clock  # the one "now" of every layer (a test freezes it)
+
+    def now(self) -> datetime:
+        return utc(self.clock)
 
     def stop(self) -> None:
         if self.local is not None:
@@ -204,9 +214,9 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
-                  catalog: Catalog | None = None) -> Runtime:
+                  catalog: Catalog | None = None, clock: Clock = system_clock) -> Runtime:
     """Validate the catalog (``settings.catalog_path`` unless one is given) and start the
-    configured backend."""
+    configured backend; ``clock`` is every layer's "now" (a cache given here keeps its own)."""
     cache = cache or shared_cache()
     catalog = catalog or load_catalog(settings.catalog_path)
     shared = shared_client(settings)
@@ -214,19 +224,16 @@ def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
         cache.tier = cache_tier(settings, client=shared)
     if settings.backend == "aws":
         clients = AwsClients(settings, cache)
-        return Runtime(settings, catalog, aws_sources(settings, clients=clients), cache,
-                       security=security_stores(settings, clients=clients, shared=shared))
+        return Runtime(settings, catalog, aws_sources(settings, clients=clients, clock=clock),
+                       cache, security=security_stores(settings, clients=clients, shared=shared),
+                       clock=clock)
     store = LocalStore(settings.duckdb_path)
-    local = LocalRuntime(catalog, store, settings=settings)
-    rt = Runtime(settings, catalog, local_sources(store=store, data_dir=settings.data_dir,
-                                                   settings=settings),
-                 cache, local, security=security_stores(settings, shared=shared))
+    local = LocalRuntime(catalog, store, settings=settings, clock=clock)
+    rt = Runtime(settings, catalog, local_sources(store=store, clock=clock,
+                                                   data_dir=settings.data_dir, settings=settings),
+                 cache, local, security=security_stores(settings, shared=shared), clock=clock)
     _start_local_pipeline(rt, local)
     return rt
-
-
-def _today() -> datetime:
-    return datetime.now(UTC)
 
 
 def _start_local_pipeline(rt: Runtime, local: LocalRuntime) -> None:
@@ -234,14 +241,13 @@ def _start_local_pipeline(rt: Runtime, local: LocalRuntime) -> None:
     runner = rt.sources.pipeline_runner
     assert isinstance(runner, LocalRunner)  # local_sources builds one
     runner.bind(lambda request, trigger, run_id: execute(
-        rt, request, today=_today().date(), trigger=trigger, run_id=run_id))
+        rt, request, today=rt.now().date(), trigger=trigger, run_id=run_id))
     if rt.settings.local_schedule:
         store = local.store
         local.schedule("pipeline", lambda: catch_up(
-            rt, today=_today().date(), history_days=rt.settings.history_days,
-            done_on=lambda: store.get_meta(CATCH_UP_KEY),
-            mark_done=lambda day: store.set_meta(CATCH_UP_KEY, day)), every_s=3600.0,
-            first_s=30.0)
+            rt, today=rt.now().date(), history_days=rt.settings.history_days,
+            done_on=lambda: store.get_meta(CATCH_UP_KEY), mark_done=lambda day: store.set_meta(
+                CATCH_UP_KEY, day)), every_s=3600.0, first_s=30.0)
 
 
 _runtime: Runtime | None = None

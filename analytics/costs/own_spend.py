@@ -167,6 +167,6 @@ def own_spend(rt: RuntimeOf[HasBackend], *, now: float | None = None, since: flo
                         retry_units=retry_units.get(api, retries.get(api, 0)))
              for api, n in sorted(calls.items())]
     return OwnSpend(rt.sources.backend, lines, process_started_at() if since is None else since,
-                    time.time() if now is None else now,
+                    rt.clock() if now is None else now,
                     [p.api for p in lines if p.usd is None],
                     "every task" if fleet else "this process")

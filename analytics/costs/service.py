@@ -28,14 +28,7 @@ from analytics.costs import queries as cost_queries
 from analytics.costs.forecast import Forecast, forecast_window
 from analytics.costs.frames import DEFAULT_LEVEL, DEFAULT_METRIC, TAG_STATUS
 from analytics.costs.model import AppCost, CostView, Period, month_periods
-from analytics.costs.queries import (
-    OWN_STACK,
-    OWN_STACK_LABEL,
-    UNTAGGED,
-    CostsRuntime,
-    is_admin,
-    today_utc,
-)
+from analytics.costs.queries import OWN_STACK, OWN_STACK_LABEL, UNTAGGED, CostsRuntime, is_admin
 
 
 def _sum(frame: pd.DataFrame, period: Period, app: str | None = None) -> float:
@@ -78,7 +71,7 @@ def cost_view(rt: CostsRuntime, apps: Sequence[App], *, today: date | datetime |
     Raises :class:`analytics.core.cache.UpstreamError` only when the main cost query fails with
     nothing cached; a failed forecast or anomaly query becomes a note instead.
     """
-    day = cost_queries.as_day(today) if today is not None else today_utc()
+    day = cost_queries.as_day(today if today is not None else rt.now())
     apps = access.filter_apps(apps)
     all_visible = {a.id for a in access.filter_apps(rt.catalog.apps)}
     show_untagged = is_admin() and {a.id for a in apps} >= all_visible

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from analytics.core.catalog import Catalog
+from analytics.core.clock import Clock, system_clock
 from analytics.core.settings import Settings
 from analytics.local.custom_sink import DuckDBSeriesRegistry, DuckDBSink
 from analytics.local.ingest_tokens import TokenBook, announce, token_book
@@ -220,7 +221,8 @@ class IngestServer:
 
 
 def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
-                         book: TokenBook | None = None) -> Any:
+                         book: TokenBook | None = None,
+                         clock: Clock = system_clock) -> Any:
     """The Lambda's resolver with the DuckDB sink, bearer tokens and no EMF output.
 
     ``token`` writes every app (the operator's); the ``book``'s tokens write one app each. On
@@ -233,7 +235,7 @@ def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
 
     registry = DuckDBSeriesRegistry(sink.store) if isinstance(sink, DuckDBSink) else None
     return ingest_app.build_resolver(
-        sink, catalog.ids(), emit_emf=False,
+        sink, catalog.ids(), emit_emf=False, clock=clock,
         authorize=ingest_guard.bearer_authorizer(lookup),
         namespaces={a.id: a.namespace for a in catalog.apps},
         retention_days=RETENTION_DAYS,
@@ -245,7 +247,8 @@ def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
 
 
 def start_ingest_server(catalog: Catalog, settings: Settings, sink: DuckDBSink,
-                        *, host: str = HOST) -> IngestServer | None:
+                        *, host: str = HOST, clock: Clock = system_clock
+                        ) -> IngestServer | None:
     """Start the endpoint on ``settings.ingest_port`` (0 = any free port).
 
     A taken port is reported and the dashboard runs on without the endpoint, rather than the
@@ -253,7 +256,7 @@ def start_ingest_server(catalog: Catalog, settings: Settings, sink: DuckDBSink,
     """
     token, _ = ingest_token(settings, announce=False)
     book = token_book(settings.data_dir)
-    resolver = build_local_resolver(catalog, sink, token, book=book)
+    resolver = build_local_resolver(catalog, sink, token, book=book, clock=clock)
     try:
         server = IngestServer(resolver, token, host, settings.ingest_port)
     except OSError as exc:

@@ -119,7 +119,7 @@ def _compare(daily: pd.DataFrame, cur: Period, prev: Period, by: str) -> pd.Data
 def build_week_report(rt: CostsRuntime, week: str, *, today: date | None = None,
                       metric: str = DEFAULT_METRIC) -> WeekReport:
     """The pack's tables for ``week`` (e.g. ``"2026-W47"``) and the current principal."""
-    day = today or cost_queries.today_utc()
+    day = today or cost_queries.as_day(rt.now())
     start, end = parse_week(week)
     _check(f"week {week}", start, day, metric)
     cur = Period(start, min(end, day), f"{week}")
