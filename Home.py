@@ -12,8 +12,10 @@ from analytics.ui import auth
 from analytics.ui.alarm_widgets import sidebar_alarm_badge
 from analytics.ui.context import runtime
 from analytics.ui.frame import page_frame
+from analytics.ui.zone import zone_picker
 
-st.set_page_config(page_title="Central Analytics", page_icon="📊", layout="wide")
+st.set_page_config(page_title="Central Analytics", page_icon=":material/monitoring:",
+                   layout="wide")
 with auth.deadline():  # the sign-out deny-list is read under the page's deadline too
     principal = auth.gate()
 access.set_principal(principal)
@@ -21,6 +23,7 @@ pages, position = auth.navigation(principal)
 page = st.navigation(pages, position=position)
 if principal.signed_in:
     rt = runtime()
+    zone_picker()  # every time on the page is in the viewer's zone (or UTC, ?utc=1)
     with page_frame(rt, deadline_s=rt.settings.page_deadline_s):
         sidebar_alarm_badge(rt)  # on-call sees a firing alarm from any page
         page.run()

@@ -9,11 +9,14 @@ clients exist once however many tabs are open.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from analytics.alarms.aws import AwsAlarms
 from analytics.alarms.local import LocalAlarms
@@ -25,10 +28,14 @@ from analytics.auth.revocation import (
     MemoryRevokedSessions,
     RevokedSessions,
 )
-from analytics.core.aws_clients import AwsClients
+from analytics.auth.shared_stores import RedisAttemptLimiter, RedisRevokedSessions
+from analytics.core.aws_clients import AwsClients, package_version
 from analytics.core.cache import QueryCache, shared_cache
+from analytics.core.cache_auth import ElastiCacheIAMProvider
 from analytics.core.catalog import Catalog, load_catalog
+from analytics.core.clock import Clock, datetime_clock, system_clock, utc
 from analytics.core.settings import Settings, load_settings
+from analytics.core.tier import RedisTier, redis_client
 from analytics.costs.aws import AwsCosts
 from analytics.costs.local import LocalCosts
 from analytics.costs.source import CostsSource
@@ -73,11 +80,14 @@ class Sources:
     doctor: DoctorSource
 
 
-def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
+def aws_sources(settings: Settings, *, clients: AwsClients,
+                clock: Clock = system_clock) -> Sources:
     where = f" via {settings.endpoint_url}" if settings.endpoint_url else ""
+    when = datetime_clock(clock)
     return Sources(
         backend="aws", description=f"aws ({settings.region}{where})",
-        metrics=AwsMetrics(clients=clients), alarms=AwsAlarms(clients=clients),
+        metrics=AwsMetrics(clients=clients, clock=when),
+        alarms=AwsAlarms(clients=clients, clock=when),
         costs=AwsCosts(clients=clients),
         custom=AwsCustom(clients=clients, table=settings.metrics_table),
         performance=AwsPerformance(clients=clients,
@@ -92,8 +102,8 @@ def aws_sources(settings: Settings, *, clients: AwsClients) -> Sources:
     )
 
 
-def local_sources(*, store: LocalStore, data_dir: Path | None = None,
-                  settings: Settings | None = None) -> Sources:
+def local_sources(*, store: LocalStore, clock: Clock = system_clock,
+                  data_dir: Path | None = None, settings: Settings | None = None) -> Sources:
     """The local sources; packs and backups live under ``data_dir`` (default: beside the
     store's file)."""
     metrics = LocalMetrics(store=store)
@@ -101,8 +111,10 @@ def local_sources(*, store: LocalStore, data_dir: Path | None = None,
     settings = settings or load_settings({"ANALYTICS_BACKEND": "local"}, secrets={})
     return Sources(
         backend="local", description=f"local (embedded DuckDB at {store.path})",
-        metrics=metrics, alarms=LocalAlarms(metrics=metrics), costs=LocalCosts(store=store),
-        custom=LocalCustom(store=store), performance=LocalPerformance(metrics=metrics),
+        metrics=metrics,
+        alarms=LocalAlarms(metrics=metrics, clock=datetime_clock(clock), store=store),
+        costs=LocalCosts(store=store), custom=LocalCustom(store=store, clock=clock),
+        performance=LocalPerformance(metrics=metrics),
         rollups=LocalRollups(store=store), reports=LocalReports(root=root),
         pipeline_runner=LocalRunner(), dr=LocalDrill(store=store, backup_dir=root / "backups"),
         doctor=LocalDoctor(store=store, settings=settings),
@@ -121,13 +133,62 @@ class SecurityStores:
     revoked: RevokedSessions
 
 
-def security_stores(settings: Settings, *, clients: AwsClients | None = None) -> SecurityStores:
+def security_stores(settings: Settings, *, clients: AwsClients | None = None,
+                    shared: Any = None) -> SecurityStores:
+    """The durable deny-list of the backend; with a shared tier (``shared``: its redis-py
+    client) budgets and deny-list live there for every task, the durable list behind it."""
     if settings.backend == "aws" and clients is not None:
         revoked: RevokedSessions = DynamoDBRevokedSessions(
             client=clients.client("dynamodb"), table=settings.metrics_table)
     else:
         revoked = FileRevokedSessions(settings.data_dir / "revoked-sessions.json")
-    return SecurityStores(attempts=THROTTLE, revoked=revoked)
+    if shared is None:
+        return SecurityStores(attempts=THROTTLE, revoked=revoked)
+    namespace = "ca-sec:" + _digest(settings.backend, settings.region, settings.metrics_table)
+    return SecurityStores(
+        attempts=RedisAttemptLimiter(client=shared, namespace=namespace, fallback=THROTTLE,
+                                     retry_s=settings.cache_retry_s),
+        revoked=RedisRevokedSessions(client=shared, namespace=namespace, durable=revoked))
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\0".join(map(str, parts)).encode()).hexdigest()[:12]
+
+
+def where_cached(url: str) -> str:
+    """The tier's URL without its password (for logs and the footer)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}:{parts.port or 6379}"
+
+
+def shared_client(settings: Settings, *, session: Any = None) -> Any:
+    """The redis-py client of ``ANALYTICS_CACHE_URL`` (None when unset). Connecting is lazy:
+    a tier that is down at start only means L1 until it answers."""
+    if settings.cache_url is None:
+        return None
+    url = settings.cache_url.get_secret_value()
+    provider = None
+    if settings.cache_iam_cache_name:
+        import boto3
+
+        provider = ElastiCacheIAMProvider(
+            user=urlsplit(url).username or "default", cache_name=settings.cache_iam_cache_name,
+            region=settings.region or "us-east-1",
+            session=session or boto3.session.Session(region_name=settings.region))
+    return redis_client(url, timeout_s=settings.cache_timeout_s,
+                        connect_timeout_s=settings.cache_timeout_s,
+                        cluster=settings.cache_cluster, credential_provider=provider)
+
+
+def cache_tier(settings: Settings, *, client: Any) -> RedisTier:
+    """The query cache's L2; its keys carry the release, so two versions never mix values."""
+    namespace = "ca:" + _digest(package_version(), settings.backend, settings.region,
+                                settings.endpoint_url, settings.metrics_table)
+    assert settings.cache_url is not None
+    return RedisTier(client, namespace=namespace, lock_s=settings.cache_lock_s,
+                     retry_s=settings.cache_retry_s,
+                     description=where_cached(settings.cache_url.get_secret_value()))
 
 
 def _memory_stores() -> SecurityStores:
@@ -142,6 +203,10 @@ class Runtime:
     cache: QueryCache
     local: LocalRuntime | None = None  # the embedded backend's store, threads and endpoint
     security: SecurityStores = field(default_factory=_memory_stores)
+    clock: Clock = system_clock  # the one "now" of every layer (a test freezes it)
+
+    def now(self) -> datetime:
+        return utc(self.clock)
 
     def stop(self) -> None:
         if self.local is not None:
@@ -149,20 +214,24 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
-                  catalog: Catalog | None = None) -> Runtime:
+                  catalog: Catalog | None = None, clock: Clock = system_clock) -> Runtime:
     """Validate the catalog (``settings.catalog_path`` unless one is given) and start the
-    configured backend."""
+    configured backend; ``clock`` is every layer's "now" (a cache given here keeps its own)."""
     cache = cache or shared_cache()
     catalog = catalog or load_catalog(settings.catalog_path)
+    shared = shared_client(settings)
+    if shared is not None and cache.tier is None:
+        cache.tier = cache_tier(settings, client=shared)
     if settings.backend == "aws":
         clients = AwsClients(settings, cache)
-        return Runtime(settings, catalog, aws_sources(settings, clients=clients), cache,
-                       security=security_stores(settings, clients=clients))
+        return Runtime(settings, catalog, aws_sources(settings, clients=clients, clock=clock),
+                       cache, security=security_stores(settings, clients=clients, shared=shared),
+                       clock=clock)
     store = LocalStore(settings.duckdb_path)
-    local = LocalRuntime(catalog, store, settings=settings)
-    rt = Runtime(settings, catalog, local_sources(store=store, data_dir=settings.data_dir,
-                                                   settings=settings),
-                 cache, local, security=security_stores(settings))
+    local = LocalRuntime(catalog, store, settings=settings, clock=clock)
+    rt = Runtime(settings, catalog, local_sources(store=store, clock=clock,
+                                                   data_dir=settings.data_dir, settings=settings),
+                 cache, local, security=security_stores(settings, shared=shared), clock=clock)
     _start_local_pipeline(rt, local)
     _serve_api(rt)
     return rt
@@ -177,23 +246,18 @@ def _serve_api(rt: Runtime) -> None:
         server.bind_api(rt)
 
 
-def _today() -> datetime:
-    return datetime.now(UTC)
-
-
 def _start_local_pipeline(rt: Runtime, local: LocalRuntime) -> None:
     """Bind the local runner to this runtime and, on a live store, run the pipeline daily."""
     runner = rt.sources.pipeline_runner
     assert isinstance(runner, LocalRunner)  # local_sources builds one
     runner.bind(lambda request, trigger, run_id: execute(
-        rt, request, today=_today().date(), trigger=trigger, run_id=run_id))
+        rt, request, today=rt.now().date(), trigger=trigger, run_id=run_id))
     if rt.settings.local_schedule:
         store = local.store
         local.schedule("pipeline", lambda: catch_up(
-            rt, today=_today().date(), history_days=rt.settings.history_days,
-            done_on=lambda: store.get_meta(CATCH_UP_KEY),
-            mark_done=lambda day: store.set_meta(CATCH_UP_KEY, day)), every_s=3600.0,
-            first_s=30.0)
+            rt, today=rt.now().date(), history_days=rt.settings.history_days,
+            done_on=lambda: store.get_meta(CATCH_UP_KEY), mark_done=lambda day: store.set_meta(
+                CATCH_UP_KEY, day)), every_s=3600.0, first_s=30.0)
 
 
 _runtime: Runtime | None = None

@@ -6,12 +6,12 @@ import streamlit as st
 
 from analytics.core import access
 from analytics.core.cache import UpstreamError
-from analytics.core.fmt import human
+from analytics.core.fmt import change, human
 from analytics.core.periods import HISTORY_PRESETS, history_range
 from analytics.costs import own_spend, tables, unit_economics
 from analytics.costs import service as costs
 from analytics.costs.frames import METRICS
-from analytics.costs.queries import is_admin
+from analytics.costs.queries import OWN_STACK, is_admin
 from analytics.figures import costs as figures
 from analytics.pipeline import history
 from analytics.pipeline import service as pipeline
@@ -20,7 +20,7 @@ from analytics.reports import cost_review as report
 from analytics.ui import costs as cc
 from analytics.ui.context import app_picker, runtime, visible_apps
 from analytics.ui.frame import freshness
-from analytics.ui.timerange import LABELS
+from analytics.ui.timerange import preset_label
 
 rt = runtime()
 apps = app_picker(visible_apps(rt))
@@ -35,7 +35,7 @@ st.caption(f"{metric} · month to date = {view.mtd.label} (complete days) vs the
            " · Cost Explorer data refreshes up to 3 times a day; cached 6 hours for every viewer")
 freshness(view)
 for w in view.budget_warnings:
-    st.error(w, icon="💸")
+    st.error(w, icon=":material/savings:")
 for c in view.budget_cautions:
     st.warning(c)
 for n in view.notes:
@@ -45,16 +45,18 @@ prev_month = f"{view.last_month.start:%b}"
 cols = st.columns(len(view.apps) + 1)
 for col, a in zip(cols, [*view.apps, view.total], strict=True):
     f = a.month_forecast
-    col.metric(f"{a.label}: month to date", human(a.mtd, "$"),
-               None if a.change_pct is None else f"{a.change_pct:+.1f}% vs {prev_month}",
-               delta_color="inverse", border=True, help=f"Against the {view.same_days.label}")
+    moved = change(a.change_pct, prev_month)
+    flat = moved is not None and moved[1] == "flat"
+    col.metric(f"{a.label}: month to date", human(a.mtd, "$"), None if moved is None else moved[0],
+               delta_color="off" if flat else "inverse", delta_arrow="off" if flat else "auto",
+               border=True, help=f"Against the {view.same_days.label}")
     col.metric(f"{a.label}: {view.today:%B} forecast", "n/a" if f is None else human(f.mean, "$"),
                None if f is None else f"{view.level}%: {human(f.lower, '$')}–{human(f.upper, '$')}",
                delta_color="off", delta_arrow="off", border=True,
                help=("Cost Explorer forecasts per tag: untagged spend is in the Total's forecast"
                      if f is None else None if a.budget is None
                      else f"Budget {human(a.budget, '$')}"))
-cc.show_table(tables.summary_table(view), "Month summary")
+cc.show_table(tables.summary_table(view), "Month summary", extra=cc.forecast_columns(view.level))
 
 st.subheader("Budget and forecast")
 for a in view.apps:
@@ -70,6 +72,11 @@ for a in view.apps:
 
 st.subheader("Daily cost by service")
 by_service = tables.daily_by_service(view.daily)
+if len(by_service):
+    first, last = by_service["start"].min(), by_service["start"].max()
+    st.caption(f"{first:%b %-d, %Y} → {last:%b %-d, %Y} · UTC days (Cost Explorer's) · a day "
+               "that dwarfs the others (a monthly fee billed on the 1st in UnblendedCost) is cut, "
+               "its total written on it; AmortizedCost spreads such fees over the month")
 cc.show_chart(
     figures.stacked_daily(by_service, "service", "Daily cost by service (all shown apps)"),
     by_service,
@@ -97,8 +104,8 @@ else:
 
 st.subheader("Long-term history")
 span = st.radio("History range", list(HISTORY_PRESETS), horizontal=True, key="cost_history",
-                format_func=LABELS.__getitem__)
-hr = history_range(span)
+                format_func=preset_label)
+hr = history_range(span, rt.now())
 try:  # the rollups table may be unreachable (not deployed yet): the rest of the page stays
     past = history.cost_days(rt, apps, start=hr.start.date(), end=hr.end.date(),
                              today=view.today, metric=metric)
@@ -109,7 +116,7 @@ else:
     by_app = past.frame.groupby(["start", "app"], as_index=False)[["amount"]].sum()
     labels = tables.names(view) | {UNASSIGNED: "Unassigned (untagged and other tags)"}
     by_app["app"] = [labels.get(a, a) for a in by_app["app"]]
-    title = f"Daily cost per app, {LABELS[span].lower()}"
+    title = f"Daily cost per app, {preset_label(span).lower()}"
     cc.show_chart(figures.stacked_daily(by_app, "app", title), by_app, "Cost history")
     for key, segs in past.sources.items():
         st.caption(f"{labels.get(key, key)}: "
@@ -118,8 +125,11 @@ else:
 st.subheader("Unit economics")
 mau_rows = unit_economics.cost_per_mau(rt, view)
 mau = unit_economics.mau_table(mau_rows)
-for note in dict.fromkeys(r.note for r in mau_rows if r.note):
-    st.info(f"{note} ({', '.join(f'{r.label}, {r.period}' for r in mau_rows if r.note == note)})")
+for period in dict.fromkeys(r.period for r in mau_rows if r.note):
+    missing = [r for r in mau_rows if r.period == period and r.note]
+    for note in dict.fromkeys(r.note for r in missing):
+        apps = ", ".join(r.label for r in missing if r.note == note)
+        st.info(f"No {period} bars for {apps}: {note}", icon=":material/info:")
 cc.show_chart(
     figures.mau_chart(mau, unit_economics.TARGET_PER_MAU_USD, "Cost per monthly active user"),
     mau,
@@ -137,7 +147,14 @@ if is_admin():  # account-level, like the totals: admins of every app only (docs
     c1.metric("Today (estimate)", f"${spend.today_usd:,.4f}", border=True)
     c2.metric("Projected this month", f"${spend.month_projection_usd:,.2f}", border=True,
               help="Spend rate since the process started × hours in the month.")
-    c3.metric("Since process start", f"${spend.total_usd:,.4f}", border=True)
+    c3.metric("Since process start" if spend.scope == "this process" else "Since counted",
+              f"${spend.total_usd:,.4f}", border=True,
+              help=f"API calls of {spend.scope} (the shared cache tier adds up every task's).")
+    own = next((a for a in view.apps if a.key == OWN_STACK), None)
+    if own is not None:
+        st.caption(f"Its stack (resources tagged Application=central-analytics): "
+                   f"{human(own.mtd, '$')} month to date, {human(own.last_month, '$')} in "
+                   f"{view.last_month.label}; the calls above are billed untagged.")
     if spend.unknown:
         st.caption(f"Price unknown (bytes scanned not counted): {', '.join(spend.unknown)}")
     cc.show_table(spend.table(), "Own AWS calls")

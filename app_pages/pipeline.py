@@ -6,14 +6,13 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from analytics.core.periods import utcnow
 from analytics.pipeline import service as pipeline
 from analytics.pipeline.model import PipelineError
 from analytics.ui.context import runtime
 from analytics.ui.frame import freshness
 
 rt = runtime()
-today = utcnow().date()
+today = rt.now().date()
 
 st.title("Pipeline")
 st.caption("Daily rollups of CloudWatch's own daily statistics, the day's costs and custom-"

@@ -11,11 +11,13 @@ from analytics.ui.realtime import (
     series_pickers,
     stat_picker,
 )
+from analytics.ui.zone import current_zone
 
 rt = runtime()
 [app] = app_picker(visible_apps(rt), allow_all=False)
 every = refresh_picker()
 stat = stat_picker()
+tz = current_zone()  # read once: the fragment's reruns draw in the same zone
 more, dims_filter = series_pickers(rt, app.id)
 
 st.title(f"Realtime · {app.display_name}")
@@ -26,7 +28,7 @@ st.caption("Last 15 minutes including the current minute · service metrics per 
 
 @st.fragment(run_every=every)
 def live() -> None:
-    render_live(rt, app.id, stat=stat, more=more, dims_filter=dims_filter)
+    render_live(rt, app.id, stat=stat, tz=tz, more=more, dims_filter=dims_filter)
 
 
 live()

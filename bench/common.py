@@ -55,3 +55,52 @@ def moto_runtime() -> Iterator[Runtime]:
         cache = QueryCache()
         catalog = load_catalog(ROOT / "apps.toml")
         yield build_runtime(settings, cache=cache, catalog=catalog)
+
+
+def bench_catalog(n_apps: int, directory: str | Path, *, first: str | None = None) -> Path:
+    """An ``apps.toml`` of ``n_apps`` apps: copies of the shipped apps, every id and resource
+    name suffixed, so each copy is its own set of series (what a bigger team's catalog is);
+    ``first`` puts that shipped app first (the one a page picks by default)."""
+    import json
+    import tomllib
+
+    base = tomllib.loads((ROOT / "apps.toml").read_text())["apps"]
+    lines: list[str] = []
+    ids = sorted(base, key=lambda a: a != first)
+    for i in range(n_apps):
+        src_id = ids[i % len(ids)]
+        src = base[src_id]
+        n = i // len(ids)
+        app_id = src_id if n == 0 else f"{src_id}{n + 1}"
+
+        def sfx(name: str, n: int = n) -> str:
+            return name if n == 0 else f"{name}-{n + 1}"
+
+        lines.append(f"[apps.{app_id}]")
+        for k, v in src.items():
+            if k in ("resources", "alarms"):
+                continue
+            if k in ("display_name",) and n:
+                v = f"{v} {n + 1}"
+            elif k in ("cost_tag", "alarm_prefix") and n:
+                v = app_id if k == "cost_tag" else f"{app_id}-"
+            lines.append(f"{k} = {json.dumps(v)}")
+        res = src.get("resources", {})
+        lines.append(f"[apps.{app_id}.resources]")
+        apis = [{**a, "id": sfx(a["id"]), "name": sfx(a["name"])} for a in res.get("apis", [])]
+        lines.append("apis = [" + ", ".join(
+            "{" + ", ".join(f"{k} = {json.dumps(v)}" for k, v in a.items()) + "}"
+            for a in apis) + "]")
+        for k in ("lambdas", "dynamodb_tables", "rds_instances", "s3_buckets"):
+            lines.append(f"{k} = {json.dumps([sfx(x) for x in res.get(k, [])])}")
+        alarms = src.get("alarms")
+        if alarms:
+            lines.append(f"[apps.{app_id}.alarms]")
+            lines.append(f"defaults = {json.dumps(alarms.get('defaults', True))}")
+            for rule in alarms.get("rules", []):
+                lines.append(f"[[apps.{app_id}.alarms.rules]]")
+                lines += [f"{k} = {json.dumps(v)}" for k, v in rule.items()]
+        lines.append("")
+    path = Path(directory) / f"apps-{n_apps}{'-' + first if first else ''}.toml"
+    path.write_text("\n".join(lines))
+    return path

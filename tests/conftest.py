@@ -1,17 +1,33 @@
-"""Shared fixtures: a small local runtime (2 days of simulated history) and moto credentials."""
+"""Shared fixtures: a small local runtime (2 days of simulated history) and moto credentials.
+
+No test reads the wall clock: every runtime built here runs on a frozen clock at :data:`NOW`
+(the store's fill, the ingest endpoint, the cache, the pages' "now"), so a test gives the same
+answer at any time of day, minute boundaries included.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from analytics.core.cache import QueryCache
+from analytics.core.clock import ManualClock
 from analytics.core.settings import load_settings
 from analytics.sources import Runtime, build_runtime, set_runtime
+from tests.redis_server import RedisServer, redis_required
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The suite's "now": a Thursday afternoon, 20 s into a minute.
+NOW = datetime(2026, 11, 26, 15, 37, 20, tzinfo=UTC)
+NOW_MS = int(NOW.timestamp() * 1000)
+
+
+def frozen_clock() -> ManualClock:
+    """A clock stopped at :data:`NOW` (one per runtime: a test may move its own)."""
+    return ManualClock(NOW)
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +58,9 @@ def local_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def local_runtime(local_data_dir: Path) -> Iterator[Runtime]:
     """One runtime on a 2-day simulated store, shared by the suite (built once: ~1 s)."""
-    rt = build_runtime(load_settings(local_env(local_data_dir), secrets={}), cache=QueryCache())
+    clock = frozen_clock()
+    rt = build_runtime(load_settings(local_env(local_data_dir), secrets={}),
+                       cache=QueryCache(clock=clock), clock=clock)
     yield rt
     rt.stop()
 
@@ -54,3 +72,16 @@ def installed_runtime(local_runtime: Runtime) -> Iterator[Runtime]:
     set_runtime(local_runtime)
     yield local_runtime
     set_runtime(None)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests use their own key namespaces)."""
+    try:
+        server = RedisServer().start()
+    except FileNotFoundError as exc:
+        if redis_required():
+            raise
+        pytest.skip(str(exc))
+    yield server
+    server.stop()

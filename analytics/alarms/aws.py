@@ -126,6 +126,9 @@ def _transition(item: dict[str, Any]) -> Transition | None:
 class AwsAlarms:
     """The app's alarms by prefix or by tags; ``clock`` dates an alarm CloudWatch did not."""
 
+    #: CloudWatch evaluates its own alarms: there is never history to wait for.
+    history_pending = False
+
     def __init__(self, *, clients: AwsClients, clock: Callable[[], datetime] = utcnow) -> None:
         self.clients = clients
         self.clock = clock

@@ -17,7 +17,19 @@ from analytics.alarms.rules import AlarmInfo, Transition
 from analytics.core.catalog import App
 
 
+class AlarmHistoryPending(RuntimeError):
+    """The app's alarm history is still being evaluated in the background (a first start of
+    the local backend); asked again later, it answers."""
+
+
 class AlarmsSource(Protocol):
+    @property
+    def history_pending(self) -> bool:
+        """Whether some alarm history is still being evaluated in the background: until it is
+        done, an app not evaluated yet raises :class:`AlarmHistoryPending` instead of making
+        a page wait."""
+        ...
+
     def alarm_infos(self, app: App, config: AlarmConfig) -> list[AlarmInfo]:
         """Every alarm of the app with its state, since when and why."""
         ...

@@ -59,7 +59,8 @@ class Refusal:
 
 
 class AttemptLimiter(Protocol):
-    """What the sign-in needs of a budget store (in-process now; a shared one plugs in here).
+    """What the sign-in needs of a budget store (in-process, or the shared cache tier's:
+    :mod:`analytics.auth.shared_stores`).
 
     ``reserve`` is all-or-nothing across the budgets and must be atomic with respect to every
     other caller of the same store; ``settle`` turns the slot into a failure (which may lock

@@ -11,6 +11,11 @@ and a key whose load failed, or a kind whose load overran a deadline, is not wai
 for ``negative_ttl`` (30 s), so the next navigation is quick (a quick failure holds back only
 its own key; only lateness makes a whole kind not waited for). Outside a deadline (CLIs, benches,
 tests of the data layer) every load is waited for, as it always was.
+
+With a shared tier (:mod:`analytics.core.tier`, ``ANALYTICS_CACHE_URL``) this cache is L1 in
+front of it: a miss here reads the tier, one task per key loads (the others wait for its value
+instead of calling AWS), and failures and lateness are remembered for the whole fleet. Without
+one, everything above happens in this process only.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any, Generic, TypeVar
 from cachetools import LRUCache
 
 from analytics.core.fmt import one_line
+from analytics.core.tier import SharedFailed, SharedNote, SharedTier, load_shared
 
 T = TypeVar("T")
 #: Covariant: a ``Cached`` is frozen, so a ``Cached[DataFrame]`` is a ``Cached[object]``.
@@ -37,6 +43,9 @@ T_co = TypeVar("T_co", covariant=True)
 DEFAULT_TTLS: dict[str, float] = {
     "metrics": 60.0,
     "realtime": 2.0,
+    # custom metrics on the Realtime page: the ingest path's own data, cheap to read again, so
+    # a point (or a new name) is on the page within about a second of its 202
+    "live": 1.0,
     "custom_metrics": 5.0,
     "alarms": 60.0,
     "alarm_history": 300.0,
@@ -111,7 +120,9 @@ class QueryCache:
 
     def __init__(self, ttls: dict[str, float] | None = None, maxsize: int = 4096,
                  clock: Callable[[], float] = time.time, *, negative_ttl: float = NEGATIVE_TTL,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 tier: SharedTier | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.ttls = dict(DEFAULT_TTLS if ttls is None else ttls)
         self.negative_ttl = negative_ttl
         self._clock = clock
@@ -127,6 +138,10 @@ class QueryCache:
         self.aws_retries: Counter[str] = Counter()
         self.aws_retry_units: Counter[str] = Counter()
         self.upstream_calls: Counter[str] = Counter()
+        self.tier = tier
+        self._sleep = sleep
+        #: Kinds kept in this process only: answers about this task itself.
+        self.local_kinds: frozenset[str] = frozenset({"doctor"})
 
     # -- counters --------------------------------------------------------------------------
     def count_aws_call(self, api: str, units: int = 1) -> None:
@@ -134,14 +149,26 @@ class QueryCache:
         with self._lock:
             self.aws_calls[api] += 1
             self.aws_units[api] += units
+        if self.tier is not None:
+            self.tier.count({f"aws_calls|{api}": 1, f"aws_units|{api}": units})
 
     def count_aws_retry(self, api: str, units: int = 1) -> None:
         """Called by the botocore event hook for every attempt after a call's first."""
         with self._lock:
             self.aws_retries[api] += 1
             self.aws_retry_units[api] += units
+        if self.tier is not None:
+            self.tier.count({f"aws_retries|{api}": 1, f"aws_retry_units|{api}": units})
 
     def snapshot(self) -> dict[str, Any]:
+        snap = self._snapshot()
+        if self.tier is not None:  # outside the lock: the tier is a network call
+            snap.update(tier=self.tier.state(), l2_hits=self.stats["l2_hits"],
+                        l2_misses=self.stats["l2_misses"], l2_waits=self.stats["l2_waits"],
+                        fleet=self.tier.fleet())
+        return snap
+
+    def _snapshot(self) -> dict[str, Any]:
         with self._lock:
             now = self._clock()
             return {
@@ -171,13 +198,18 @@ class QueryCache:
             for k in keys:
                 del self._entries[k]
                 self._failed.pop(k, None)
-            return len(keys)
+        if self.tier is not None:
+            self.tier.drop(kind, None)
+        return len(keys)
 
     def forget(self, kind: str, key: Hashable) -> None:
         """Drop one entry (and its remembered failure), so the next get loads it again."""
         with self._lock:
             self._entries.pop((kind, key), None)
             self._failed.pop((kind, key), None)
+        skey = self._shared_key(kind, key)
+        if skey is not None and self.tier is not None:
+            self.tier.drop(kind, skey)
 
     # -- the page deadline -----------------------------------------------------------------
     @contextmanager
@@ -223,7 +255,12 @@ class QueryCache:
                     return self._remembered(kind, full_key, failure)
                 flight = self._inflight[full_key] = _Flight()
                 self.stats["misses"] += 1
-                self.upstream_calls[kind] += 1
+                if self.tier is None:
+                    self.upstream_calls[kind] += 1
+        if starter and self.tier is not None:
+            shared = self._peek(kind, key, full_key, flight, bounded=until is not None)
+            if shared is not None:
+                return shared
         if starter and until is None:
             self._load(kind, full_key, loader, ttl, flight)
         elif starter:
@@ -254,7 +291,14 @@ class QueryCache:
               ttl: float | None, flight: _Flight) -> None:
         """Run one load to its end, whoever still waits for it, and publish the outcome."""
         try:
-            value = loader()
+            entry = self._fetch(kind, full_key, loader, ttl)
+        except SharedFailed as exc:  # another task's failure: not ours to count or share
+            with self._lock:
+                self._failed[full_key] = _Failure(exc.note.at, exc.note.until, exc.note.message)
+                self._inflight.pop(full_key, None)
+            flight.error = exc
+            flight.done.set()
+            return
         except BaseException as exc:
             now = self._clock()
             failure = _Failure(now, now + self.negative_ttl, _message(exc))
@@ -267,15 +311,81 @@ class QueryCache:
             if not isinstance(exc, Exception):
                 raise
             return
-        now = self._clock()
-        lifetime = self.ttls.get(kind, FALLBACK_TTL) if ttl is None else ttl
         with self._lock:
-            self._entries[full_key] = _Entry(value, now, now + lifetime)
+            self._entries[full_key] = entry
             self._failed.pop(full_key, None)
             self._down.pop(kind, None)
             self._inflight.pop(full_key, None)
-        flight.value, flight.fetched_at = value, now
+        flight.value, flight.fetched_at = entry.value, entry.fetched_at
         flight.done.set()
+
+    # -- the shared tier (L2) ----------------------------------------------------------------
+    def _shared_key(self, kind: str, key: Hashable) -> str | None:
+        if self.tier is None or kind in self.local_kinds:
+            return None
+        return self.tier.key(kind, key)
+
+    def _peek(self, kind: str, key: Hashable, full_key: Hashable, flight: _Flight, *,
+              bounded: bool) -> Cached[Any] | None:
+        """L1 missed: read the tier. A fresh value there ends the flight (no load); an old one
+        is kept for stale serving; a fleet-wide failure or lateness is remembered here too.
+        Returns the answer when the flight ended, None when a load must run."""
+        skey = self._shared_key(kind, key)
+        peek = None if self.tier is None or skey is None else self.tier.peek(kind, skey)
+        if peek is None:
+            return None
+        now, v, failure, late = self._clock(), peek.value, peek.failure, peek.late
+        with self._lock:
+            if late is not None and late.until > now and (
+                    kind not in self._down or self._down[kind].until <= now):
+                self._down[kind] = _Failure(late.at, late.until, late.message)
+            old = self._entries.get(full_key)
+            if v is not None and (old is None or old.fetched_at < v.fetched_at):
+                self._entries[full_key] = _Entry(v.value, v.fetched_at, v.expires_at)
+            if v is not None and v.expires_at > now:
+                self.stats["l2_hits"] += 1
+                self._inflight.pop(full_key, None)
+                flight.value, flight.fetched_at = v.value, v.fetched_at
+                flight.done.set()
+                return Cached(v.value, v.fetched_at)
+            self.stats["l2_misses"] += 1
+            if not (bounded and failure is not None and failure.until > now):
+                return None
+            remembered = self._failed[full_key] = _Failure(failure.at, failure.until,
+                                                           failure.message)
+            self._inflight.pop(full_key, None)
+            flight.error = SharedFailed(failure)
+            flight.done.set()
+            return self._remembered(kind, full_key, remembered)
+
+    def _fetch(self, kind: str, full_key: Hashable, loader: Callable[[], Any],
+               ttl: float | None) -> _Entry:
+        """The value of one miss: loaded here, or (with a tier) by whichever task holds the
+        key's lock, waited for by polling with backoff (never past 4 lock periods)."""
+        lifetime = self.ttls.get(kind, FALLBACK_TTL) if ttl is None else ttl
+        key = full_key[1] if isinstance(full_key, tuple) else full_key
+        skey = self._shared_key(kind, key)
+        if self.tier is None or skey is None:
+            if self.tier is not None:
+                self._count_upstream(kind)
+            value = loader()
+            now = self._clock()
+            return _Entry(value, now, now + lifetime)
+        got = load_shared(
+            self.tier, kind, skey, loader, lifetime=lifetime, negative_ttl=self.negative_ttl,
+            clock=self._clock, sleep=self._sleep, on_load=lambda: self._count_upstream(kind),
+            on_wait=lambda: self._bump("l2_waits"))
+        return _Entry(got.value, got.fetched_at, got.expires_at)
+
+    def _bump(self, stat: str) -> None:
+        with self._lock:
+            self.stats[stat] += 1
+
+    def _count_upstream(self, kind: str) -> None:
+        with self._lock:
+            self.upstream_calls[kind] += 1
+        if self.tier is not None:
+            self.tier.count({f"upstream|{kind}": 1})
 
     def _is_down(self, kind: str) -> bool:
         with self._lock:
@@ -289,12 +399,16 @@ class QueryCache:
                    "deadline; it goes on in the background and shows on the next refresh")
         with self._lock:
             self.stats["late"] += 1
-            if kind not in self._down or self._down[kind].until <= now:
+            first = kind not in self._down or self._down[kind].until <= now
+            if first:
                 self._down[kind] = _Failure(now, now + self.negative_ttl, message)
             old = self._entries.get(full_key)
-            if old is not None:
+        if first and self.tier is not None:  # every task stops waiting for this kind
+            self.tier.remember(kind, None, SharedNote(now, now + self.negative_ttl, message))
+        if old is not None:
+            with self._lock:
                 self.stats["stale"] += 1
-                return Cached(old.value, old.fetched_at, stale=True, error=message)
+            return Cached(old.value, old.fetched_at, stale=True, error=message)
         raise StillLoading(f"{kind} data is {message}")
 
     def _remembered(self, kind: str, full_key: Hashable, failure: _Failure) -> Cached[Any]:
@@ -320,6 +434,8 @@ class QueryCache:
 
 
 def _message(exc: BaseException) -> str:
+    if isinstance(exc, SharedFailed):
+        return exc.note.message
     return one_line(f"{type(exc).__name__}: {exc}")
 
 

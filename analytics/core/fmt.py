@@ -1,8 +1,14 @@
-"""Number and time formatting shared by pages, summaries and reports (pure, no streamlit)."""
+"""Number and time formatting shared by pages, summaries and reports (pure, no streamlit).
+
+Times are stored and computed in UTC and only turned into the viewer's zone here, at the last
+step, always with the zone's name beside them: a bare "14:00" on a shared screen is a guess.
+"""
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime, tzinfo
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def human(value: float | None, unit: str = "") -> str:
@@ -21,6 +27,20 @@ def human(value: float | None, unit: str = "") -> str:
     return f"{value:,.0f}{unit}" if float(value).is_integer() else f"{value:,.2f}{unit}"
 
 
+Direction = Literal["up", "down", "flat"]
+
+
+def change(pct: float | None, against: str) -> tuple[str, Direction] | None:
+    """``(+3.21, "previous")`` -> ``("+3.2% vs previous", "up")``; a change that rounds to
+    zero is ``"no change vs …"``, flat (never a red "+0.0%" or a "-0.0%")."""
+    if pct is None or pct != pct:
+        return None
+    shown = round(pct, 1)
+    if shown == 0:
+        return f"no change vs {against}", "flat"
+    return f"{shown:+.1f}% vs {against}", "up" if shown > 0 else "down"
+
+
 def age(seconds: float) -> str:
     """``75`` -> ``"1 min 15 s"``."""
     s = int(max(0, seconds))
@@ -31,8 +51,47 @@ def age(seconds: float) -> str:
     return f"{s // 3600} h {(s % 3600) // 60} min"
 
 
-def clock(epoch: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
+# -- time zones --------------------------------------------------------------------------------
+
+def zone(name: str | None) -> tzinfo:
+    """The zone named by an IANA name (a browser's), UTC when absent or unknown."""
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def zone_name(tz: tzinfo) -> str:
+    """``"Europe/Berlin"``, ``"UTC"``: the name every caption shows beside its times."""
+    if tz is UTC:
+        return "UTC"
+    key = getattr(tz, "key", None)
+    return "UTC" if key in (None, "UTC", "Etc/UTC") else str(key)
+
+
+def local(ts: datetime, tz: tzinfo) -> datetime:
+    """An aware time in ``tz`` (naive input is taken as UTC)."""
+    ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+    return ts.astimezone(tz)
+
+
+def when(ts: datetime, tz: tzinfo = UTC, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """``ts`` in ``tz`` without the zone's name (for a caption that names it once)."""
+    return local(ts, tz).strftime(pattern)
+
+
+def span_text(start: datetime, end: datetime, tz: tzinfo = UTC) -> str:
+    """``"2026-11-30 14:51 → 17:51 UTC"`` (the end's date only when it differs)."""
+    a, b = local(start, tz), local(end, tz)
+    tail = b.strftime("%H:%M") if a.date() == b.date() else b.strftime("%Y-%m-%d %H:%M")
+    return f"{a:%Y-%m-%d %H:%M} → {tail} {zone_name(tz)}"
+
+
+def clock(epoch: float, tz: tzinfo = UTC) -> str:
+    """``"2026-11-30 17:52:15 UTC"``: an instant with seconds and the zone's name."""
+    return f"{datetime.fromtimestamp(epoch, tz):%Y-%m-%d %H:%M:%S} {zone_name(tz)}"
 
 
 def one_line(message: str, limit: int = 240) -> str:

@@ -148,6 +148,9 @@ def make_range(
     """Align a raw range. With ``include_previous`` the period also suits the previous window."""
     now = as_utc(now or utcnow())
     start, end = as_utc(start), min(as_utc(end), now + timedelta(minutes=1))
+    if end <= start:  # before the previous window is added, so the message names these dates
+        raise PeriodError(f"the range ends ({end:%F %H:%M} UTC) before it starts "
+                          f"({start:%F %H:%M} UTC)")
     oldest = start - (end - start) if include_previous else start
     period = choose_period(
         oldest, end, now=now, max_points=max_points * (2 if include_previous else 1)

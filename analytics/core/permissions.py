@@ -33,6 +33,7 @@ class Scope(StrEnum):
     PIPELINE_STATE_MACHINE = "pipeline-state-machine"  # the Step Functions pipeline
     OPERATOR = "operator"  # not granted to any role of the stack: an operator runs it
     SESSION_ITEMS = "session-items"  # the metrics table's sign-out deny-list items only
+    CACHE_TIER = "cache-tier"  # the stack's ElastiCache Serverless cache and its one user
 
 
 #: The deny-list of signed-out sessions lives in the metrics table under this key prefix; the
@@ -103,6 +104,13 @@ DASHBOARD: tuple[Permission, ...] = (
        "whether the Application tag is an active cost-allocation tag"),
     _p("sts.GetCallerIdentity", "sts:GetCallerIdentity", "the doctor: who is calling",
        Scope.NONE),
+)
+
+#: The shared cache tier's sign-in (ElastiCache IAM authentication): not a botocore call but a
+#: SigV4-signed token (analytics.core.cache_auth); granted by the cache construct of the stack.
+CACHE_TIER: tuple[Permission, ...] = (
+    _p("elasticache.Connect", "elasticache:Connect",
+       "sign in to the shared cache tier with the task role (no password)", Scope.CACHE_TIER),
 )
 
 #: The batch pipeline (its Lambda steps, and the dashboard's Pipeline page for the reads and

@@ -9,10 +9,12 @@ wherever a page hands it to a service.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from analytics.core.cache import QueryCache
 from analytics.core.catalog import Catalog
+from analytics.core.clock import Clock
 from analytics.core.settings import Settings
 
 S_co = TypeVar("S_co", covariant=True)
@@ -30,6 +32,13 @@ class RuntimeOf(Protocol[S_co]):
 
     @property
     def sources(self) -> S_co: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def now(self) -> datetime:
+        """The clock's time as an aware UTC datetime."""
+        ...
 
 
 class HasBackend(Protocol):

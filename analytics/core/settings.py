@@ -70,6 +70,13 @@ def _one_of(choices: tuple[str, ...], *, upper: bool = False) -> BeforeValidator
     return BeforeValidator(check)
 
 
+def _cache_url(raw: Any) -> Any:
+    text = str(raw).strip()
+    if not text.startswith(("redis://", "rediss://")):
+        raise ValueError("expected redis://host:port (or rediss:// for TLS)")
+    return text
+
+
 def _stripped(raw: Any) -> Any:
     return raw.strip() if isinstance(raw, str) else raw
 
@@ -149,6 +156,22 @@ class Settings(BaseModel):
     local_schedule: EnvBool = Field(validation_alias="LOCAL_SCHEDULE")
     backup_interval_h: EnvFloat = Field(default=6.0, validation_alias="LOCAL_BACKUP_INTERVAL_H")
     backup_keep: EnvInt = Field(default=8, validation_alias="LOCAL_BACKUP_KEEP")
+    #: The shared cache tier every task reads through (``redis://`` or ``rediss://`` for TLS);
+    #: None: each process caches alone (L1 only). May hold a password: kept secret.
+    cache_url: Annotated[SecretStr | None, BeforeValidator(_cache_url)] = Field(
+        default=None, validation_alias="ANALYTICS_CACHE_URL")
+    #: Connect and per-command timeout of the tier: a slow tier costs a page at most this.
+    cache_timeout_s: EnvFloat = Field(default=0.25, validation_alias="ANALYTICS_CACHE_TIMEOUT_S")
+    #: After a tier error, how long nobody waits for it before it is tried again.
+    cache_retry_s: EnvFloat = Field(default=5.0, validation_alias="ANALYTICS_CACHE_RETRY_S")
+    #: Lifetime of a key's load lock (renewed while its holder loads; lapses if it dies).
+    cache_lock_s: EnvFloat = Field(default=15.0, validation_alias="ANALYTICS_CACHE_LOCK_S")
+    #: The tier is a cluster (ElastiCache Serverless): use redis-py's cluster client.
+    cache_cluster: EnvBool = Field(default=False, validation_alias="ANALYTICS_CACHE_CLUSTER")
+    #: ElastiCache IAM authentication: the serverless cache's name (the URL's user signs in
+    #: with a SigV4 token of the task role instead of a password).
+    cache_iam_cache_name: str | None = Field(default=None,
+                                             validation_alias="ANALYTICS_CACHE_IAM_CACHE_NAME")
     auth: AuthSettings = Field(default_factory=AuthSettings)
     secrets: Mapping[str, Any] = Field(default_factory=dict, repr=False)
     #: The variables above that the environment set (the others came from secrets.toml or

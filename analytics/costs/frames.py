@@ -16,6 +16,9 @@ TAG_KEY = "Application"
 #: ``attrs`` key of a cost frame grouped by tag: the tag's cost-allocation status as the source
 #: read it with the costs ("Active", "Inactive", None: never seen, "unknown (…)": unreadable).
 TAG_STATUS = "tag_status"
+#: The ``Application`` tag of the dashboard's own stack (``infra/cdk``'s tagging module): its
+#: spend is a row of its own beside the monitored apps, for admins.
+OWN_STACK_TAG = "central-analytics"
 #: Page/API metric name -> GetCostForecast's enum for the same metric.
 METRICS: dict[str, str] = {"UnblendedCost": "UNBLENDED_COST", "AmortizedCost": "AMORTIZED_COST"}
 DEFAULT_METRIC = "UnblendedCost"

@@ -21,6 +21,8 @@ Projection: the counters run since the process started, so the spend rate is
 ``spend since start / hours since start``; "today" is that rate × hours elapsed today (or the
 actual spend if the process started today) and the month is the rate × hours in the month.
 A fresh process overestimates (cold caches) and a long-idle one underestimates; the page says so.
+With a shared cache tier the counters are the whole fleet's (every task adds its calls there),
+counted since the tier first saw one.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ class OwnSpend:
     since: float
     now: float
     unknown: list[str]
+    scope: str = "this process"  # or "every task" (the shared tier's fleet counters)
 
     @property
     def total_usd(self) -> float:
@@ -149,6 +152,13 @@ def own_spend(rt: RuntimeOf[HasBackend], *, now: float | None = None, since: flo
     if p is not None and not (p.role == "admin" and p.apps is None):
         raise access.AccessDenied("the dashboard's own AWS spend is shown to admins only")
     snap: dict[str, Any] = rt.cache.snapshot()
+    fleet: dict[str, int] | None = snap.get("fleet")
+    if fleet:  # the shared tier's counters: every task's calls
+        snap = {name: {k.partition("|")[2]: n for k, n in fleet.items()
+                       if k.startswith(f"{name}|")}
+                for name in ("aws_calls", "aws_units", "aws_retries", "aws_retry_units")}
+        if since is None and "since" in fleet:
+            since = float(fleet["since"])
     calls: dict[str, int] = snap.get("aws_calls", {})
     units: dict[str, int] = snap.get("aws_units", {})
     retries: dict[str, int] = snap.get("aws_retries", {})
@@ -157,5 +167,6 @@ def own_spend(rt: RuntimeOf[HasBackend], *, now: float | None = None, since: flo
                         retry_units=retry_units.get(api, retries.get(api, 0)))
              for api, n in sorted(calls.items())]
     return OwnSpend(rt.sources.backend, lines, process_started_at() if since is None else since,
-                    time.time() if now is None else now,
-                    [p.api for p in lines if p.usd is None])
+                    rt.clock() if now is None else now,
+                    [p.api for p in lines if p.usd is None],
+                    "every task" if fleet else "this process")

@@ -23,13 +23,23 @@ from analytics.core.cache import Cached
 from analytics.core.catalog import Catalog
 from analytics.core.runtime import RuntimeOf
 from analytics.costs.forecast import Forecast, forecast_window
-from analytics.costs.frames import ALL, DEFAULT_LEVEL, DEFAULT_METRIC, TAG_KEY, TAG_STATUS
+from analytics.costs.frames import (
+    ALL,
+    DEFAULT_LEVEL,
+    DEFAULT_METRIC,
+    OWN_STACK_TAG,
+    TAG_KEY,
+    TAG_STATUS,
+)
 from analytics.costs.source import HasCosts
 
 CostsRuntime = RuntimeOf[HasCosts]
 
 KIND = "costs"
 UNTAGGED = "(untagged)"
+#: The dashboard's own stack (resources tagged ``Application=central-analytics``).
+OWN_STACK = "(this dashboard)"
+OWN_STACK_LABEL = "Central Analytics (this dashboard)"
 OTHER_TAG = "(other tag: {})"
 
 
@@ -54,9 +64,11 @@ def is_admin() -> bool:
 
 
 def app_of_tag(catalog: Catalog) -> dict[str, str]:
-    """``Application`` tag value -> app id; untagged (``""``) -> :data:`UNTAGGED`."""
+    """``Application`` tag value -> app id; untagged (``""``) -> :data:`UNTAGGED`; the
+    dashboard's own tag -> :data:`OWN_STACK` (unless a catalog app uses that tag)."""
     out = {a.cost_tag: a.id for a in catalog.apps}
     out[""] = UNTAGGED
+    out.setdefault(OWN_STACK_TAG, OWN_STACK)
     out[ALL] = ALL
     return out
 

@@ -28,7 +28,7 @@ from analytics.costs import queries as cost_queries
 from analytics.costs.forecast import Forecast, forecast_window
 from analytics.costs.frames import DEFAULT_LEVEL, DEFAULT_METRIC, TAG_STATUS
 from analytics.costs.model import AppCost, CostView, Period, month_periods
-from analytics.costs.queries import UNTAGGED, CostsRuntime, is_admin, today_utc
+from analytics.costs.queries import OWN_STACK, OWN_STACK_LABEL, UNTAGGED, CostsRuntime, is_admin
 
 
 def _sum(frame: pd.DataFrame, period: Period, app: str | None = None) -> float:
@@ -71,7 +71,7 @@ def cost_view(rt: CostsRuntime, apps: Sequence[App], *, today: date | datetime |
     Raises :class:`analytics.core.cache.UpstreamError` only when the main cost query fails with
     nothing cached; a failed forecast or anomaly query becomes a note instead.
     """
-    day = cost_queries.as_day(today) if today is not None else today_utc()
+    day = cost_queries.as_day(today if today is not None else rt.now())
     apps = access.filter_apps(apps)
     all_visible = {a.id for a in access.filter_apps(rt.catalog.apps)}
     show_untagged = is_admin() and {a.id for a in apps} >= all_visible
@@ -100,6 +100,9 @@ def cost_view(rt: CostsRuntime, apps: Sequence[App], *, today: date | datetime |
         rows.append(AppCost(app.id, app.display_name, m, _sum(daily, same, app.id),
                             _sum(daily, last, app.id), fc.shifted(m) if fc else None,
                             app.monthly_budget_usd))
+    if show_untagged and bool((daily["app"] == OWN_STACK).any()):  # what the tool costs
+        rows.append(AppCost(OWN_STACK, OWN_STACK_LABEL, _sum(daily, mtd, OWN_STACK),
+                            _sum(daily, same, OWN_STACK), _sum(daily, last, OWN_STACK), None))
     if show_untagged:
         m = _sum(daily, mtd, UNTAGGED)
         rows.append(AppCost(UNTAGGED, "Untagged", m, _sum(daily, same, UNTAGGED),

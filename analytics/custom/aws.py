@@ -22,11 +22,15 @@ import pandas as pd
 
 from analytics.core.aws_clients import AwsClients
 from analytics.core.catalog import App
-from analytics.custom.keys import RECENT_COLUMNS, aggregate_points, sort_key_range
+from analytics.custom.keys import LIST_TTL_S, RECENT_COLUMNS, aggregate_points, sort_key_range
 
 
 class AwsCustom:
     """``page_limit`` caps items per Query page (None: DynamoDB fills 1 MB pages)."""
+
+    #: ListMetrics is billed per call and shows a new EMF metric only minutes after its first
+    #: datapoint: a name list is reused for 5 minutes.
+    listing_ttl_s = LIST_TTL_S
 
     def __init__(self, *, clients: AwsClients, table: str, page_limit: int | None = None
                  ) -> None:

@@ -26,8 +26,10 @@ HIGH_RES_PERIODS = (1, 5, 10, 30)
 MAX_BUCKETS = 100_800
 #: Timestamps may be up to 5 minutes ahead (the ingest contract), so "latest" looks that far.
 FUTURE_MS = 5 * 60_000
-#: Listing is metadata: refreshed every 5 minutes, not every refresh.
+#: A CloudWatch listing (ListMetrics) is reused for 5 minutes, not fetched at every refresh.
 LIST_TTL_S = 300.0
+#: A local listing (one query of the local table) is reused as long as live custom data (1 s).
+REALTIME_LISTING_TTL_S = 1.0
 RECENT_COLUMNS = ["metric", "dims", "ts_ms", "received_ms", "unit"]
 #: Units whose natural per-period statistic is a Sum (events, volumes); others average.
 SUMMED_UNITS = frozenset({"Count", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes",

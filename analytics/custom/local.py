@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable, Sequence
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from analytics.core.catalog import App
-from analytics.custom.keys import RECENT_COLUMNS, sort_key_range
+from analytics.custom.keys import REALTIME_LISTING_TTL_S, RECENT_COLUMNS, sort_key_range
 from analytics.local.store import LocalStore
-from analytics.metrics.frames import empty_tidy, tidy
+from analytics.metrics.frames import tidy_parts
 from analytics.metrics.queries import percentile_of
 
 _STAT_SQL = {
@@ -29,6 +30,10 @@ _STAT_SQL = {
 
 class LocalCustom:
     """Reads the table the local ingest twin writes; ``clock`` says which rows have expired."""
+
+    #: Listing is one query of the local table: redo it at the realtime refresh, so a metric
+    #: name sent a moment ago is on the Realtime page at its next refresh.
+    listing_ttl_s = REALTIME_LISTING_TTL_S
 
     def __init__(self, *, store: LocalStore, clock: Callable[[], float] = time.time) -> None:
         self.store = store
@@ -59,7 +64,7 @@ class LocalCustom:
         if dims_in is not None:
             where_dims += " AND list_contains($dims_in, dims)"
             params["dims_in"] = list(dims_in)
-        rows = self._cursor().execute(f"""
+        got = self._cursor().execute(f"""
             SELECT dims, (ts_ms - $start) // $width AS bucket, {agg} AS v
             FROM custom_metrics
             WHERE metric_id = $mid
@@ -67,12 +72,12 @@ class LocalCustom:
               AND ttl >= $now {where_dims}
             GROUP BY dims, bucket
             ORDER BY dims, bucket
-        """, params).fetchall()
-        if not rows:
-            return empty_tidy()
-        width = period * 1000
-        return tidy([(pd.Timestamp(start_ms + int(b) * width, unit="ms", tz="UTC"), app_id,
-                      str(d), metric_name, stat, float(v)) for d, b, v in rows])
+        """, params).fetchnumpy()
+        dims_col = np.asarray(got["dims"], dtype=object)
+        stamps = start_ms + np.asarray(got["bucket"], dtype="int64") * (period * 1000)
+        values = np.asarray(got["v"], dtype="float64")
+        return tidy_parts([(stamps[dims_col == d], app_id, str(d), metric_name, stat,
+                            values[dims_col == d]) for d in dict.fromkeys(dims_col.tolist())])
 
     def recent_points(self, app_id: str, metric_names: Sequence[str], *, since_ms: int,
                       until_ms: int, now_ms: int) -> pd.DataFrame:

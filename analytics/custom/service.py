@@ -10,7 +10,6 @@ tabs refreshing the Realtime page make one upstream call per TTL.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +24,6 @@ from analytics.core.periods import as_utc
 from analytics.core.runtime import RuntimeOf
 from analytics.custom.keys import (
     FUTURE_MS,
-    LIST_TTL_S,
     MAX_BUCKETS,
     METRIC_NAME_RE,
     SUMMED_UNITS,
@@ -43,10 +41,13 @@ def _ms(ts: datetime) -> int:
 
 
 def list_custom_metrics(rt: CustomRuntime, app_id: str) -> list[str]:
-    """Names of ``app_id``'s custom metrics (cached 5 minutes; stale on a failed refresh)."""
+    """Names of ``app_id``'s custom metrics, cached as long as the source says a listing stays
+    true (2 s locally, so a new name reaches Realtime at once; 5 minutes on aws); stale on a
+    failed refresh."""
     app = access.visible_app(rt.catalog, app_id)
+    source = rt.sources.custom
     return list(rt.cache.get("discovery", ("custom_metric_names", app_id),
-                             lambda: rt.sources.custom.metric_names(app), ttl=LIST_TTL_S).value)
+                             lambda: source.metric_names(app), ttl=source.listing_ttl_s).value)
 
 
 def custom_metric_series(rt: CustomRuntime, app_id: str, metric_name: str, *, start: datetime,
@@ -59,7 +60,7 @@ def custom_metric_series(rt: CustomRuntime, app_id: str, metric_name: str, *, st
     One series per dimension set (``resource`` = canonical dimensions) unless ``dims`` picks
     one (exact match, as a CloudWatch metric is its name plus its full dimension set; ``{}`` is
     the dimensionless series); ``dims_in`` keeps only those canonical dimension strings.
-    ``kind="realtime"`` uses the Realtime page's 2-second TTL.
+    ``kind="live"`` uses the Realtime page's 1-second TTL.
     Cached by (app, metric, range, period, stat, dims): pass aligned ``start``/``end``.
     """
     access.visible_app(rt.catalog, app_id)
@@ -80,7 +81,7 @@ def custom_metric_series(rt: CustomRuntime, app_id: str, metric_name: str, *, st
     extra = {} if only is None else {"dims_in": only}
     return rt.cache.get(kind, key, lambda: rt.sources.custom.metric_stats(
         app_id, metric_name, start_ms=start_ms, end_ms=end_ms, period=period, stat=stat,
-        dims=canonical, now_ms=_now_ms(), **extra))
+        dims=canonical, now_ms=_now_ms(rt), **extra))
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,11 @@ class LatestPoints:
     #: (metric, canonical dimensions, datapoints) in the window: what "top by volume" ranks.
     series_points: tuple[tuple[str, str, int], ...] = ()
 
-    def age_s(self, now: float | None = None) -> float | None:
+    def age_s(self, now: float) -> float | None:
         """Seconds from the last datapoint to ``now`` (computed at draw time, not fetch time)."""
         if self.last_ts_ms is None:
             return None
-        return max(0.0, (time.time() if now is None else now) - self.last_ts_ms / 1000)
+        return max(0.0, now - self.last_ts_ms / 1000)
 
     def unit_of(self, metric: str) -> str | None:
         return next((m.unit for m in self.metrics if m.metric == metric), None)
@@ -138,7 +139,7 @@ def summarize_recent(app_id: str, since_ms: int, recent: pd.DataFrame) -> Latest
 
 
 def latest_points(rt: CustomRuntime, app_id: str, *, since: datetime,
-                  kind: str = "realtime") -> Cached[LatestPoints]:
+                  kind: str = "live") -> Cached[LatestPoints]:
     """Last datapoint time and ingest lag p50/p95 of ``app_id``'s custom metrics since ``since``.
 
     Cached by (app, since) with the Realtime TTL: pass an aligned ``since`` so viewers share it.
@@ -148,7 +149,7 @@ def latest_points(rt: CustomRuntime, app_id: str, *, since: datetime,
 
     def load() -> LatestPoints:
         names = list_custom_metrics(rt, app_id)
-        now = _now_ms()
+        now = _now_ms(rt)
         recent = rt.sources.custom.recent_points(app.id, names, since_ms=since_ms,
                                                  until_ms=now + FUTURE_MS, now_ms=now)
         return summarize_recent(app.id, since_ms, recent)
@@ -164,7 +165,7 @@ def default_stat(app: App, metric: str, unit: str | None) -> str:
     return "Sum" if unit in SUMMED_UNITS else "Average"
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+def _now_ms(rt: CustomRuntime) -> int:
+    return int(rt.clock() * 1000)
 
 

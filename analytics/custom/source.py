@@ -11,6 +11,13 @@ from analytics.core.catalog import App
 
 
 class CustomSource(Protocol):
+    @property
+    def listing_ttl_s(self) -> float:
+        """How long a list of metric names may be reused: as long as the backend itself takes
+        to show a new name (CloudWatch's ListMetrics, minutes), or the realtime refresh where
+        listing is one cheap query (the local table)."""
+        ...
+
     def metric_names(self, app: App) -> list[str]:
         """Names of the app's custom metrics, sorted."""
         ...

@@ -33,6 +33,7 @@ import uvicorn
 
 from analytics.api.updates import UpdateHub
 from analytics.core.catalog import Catalog
+from analytics.core.clock import Clock, system_clock
 from analytics.core.settings import Settings
 from analytics.local.custom_sink import DuckDBSeriesRegistry, DuckDBSink
 from analytics.local.group_commit import GroupCommitSink
@@ -186,7 +187,8 @@ class IngestServer:
 
 
 def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
-                         book: TokenBook | None = None, linger_s: float = 0.001) -> LocalIngest:
+                         book: TokenBook | None = None, linger_s: float = 0.001,
+                         clock: Clock = system_clock) -> LocalIngest:
     """The Lambda's handler with the DuckDB sink behind a group commit, bearer tokens, and
     no EMF output; each commit is published to the GraphQL subscribers.
 
@@ -204,15 +206,16 @@ def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
     writer: Any = sink
     on_stop: list[Callable[[], object]] = []
     if isinstance(sink, DuckDBSink):
-        writer = GroupCommitSink(sink, linger_s=linger_s, on_commit=lambda items, ms:
-                                 hub.publish_committed(items, committed_ms=ms))
+        writer = GroupCommitSink(sink, linger_s=linger_s, clock=clock,
+                                 on_commit=lambda items, ms: hub.publish_committed(
+                                     items, committed_ms=ms))
         series = DuckDBSeriesRegistry(sink.store, pending=writer.pending_items)
         sink.listeners.append(series.record)  # every commit, the feeder's history too
         on_stop.append(lambda: sink.listeners.remove(series.record))
         registry, health = series, sink.health
     authorize = ingest_guard.bearer_authorizer(lookup)
     handler = ingest_app.build_handler(
-        writer, catalog.ids(), emit_emf=False, authorize=authorize,
+        writer, catalog.ids(), emit_emf=False, authorize=authorize, clock=clock,
         namespaces={a.id: a.namespace for a in catalog.apps},
         retention_days=RETENTION_DAYS, registry=registry,
         caps={a.id: ingest_guard.Caps(a.max_metric_names, a.max_dimension_sets)
@@ -223,7 +226,8 @@ def build_local_resolver(catalog: Catalog, sink: Any, token: str, *,
 
 
 def start_ingest_server(catalog: Catalog, settings: Settings, sink: DuckDBSink,
-                        *, host: str = HOST) -> IngestServer | None:
+                        *, host: str = HOST, clock: Clock = system_clock
+                        ) -> IngestServer | None:
     """Start the endpoint on ``settings.ingest_port`` (0 = any free port).
 
     A taken port is reported and the dashboard runs on without the endpoint, rather than the
@@ -231,9 +235,9 @@ def start_ingest_server(catalog: Catalog, settings: Settings, sink: DuckDBSink,
     """
     token, _ = ingest_token(settings, announce=False)
     book = token_book(settings.data_dir)
-    ingest = build_local_resolver(catalog, sink, token, book=book)
+    ingest = build_local_resolver(catalog, sink, token, book=book, clock=clock)
     try:
-        server = IngestServer(ingest, token, host, settings.ingest_port)
+        server = IngestServer(ingest, token, host, settings.ingest_port, clock=clock)
     except OSError as exc:
         ingest.stop()
         log.error("local ingest endpoint not started: cannot listen on %s:%s (%s); set "

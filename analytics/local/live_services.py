@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from analytics.core.catalog import Catalog
+from analytics.core.clock import Clock, system_clock
 from analytics.core.settings import Settings
 from analytics.local.store import LocalStore
 
@@ -28,7 +29,8 @@ class Stoppable(Protocol):
     def stop(self) -> None: ...
 
 
-def start(catalog: Catalog, settings: Settings, store: LocalStore) -> list[Stoppable]:
+def start(catalog: Catalog, settings: Settings, store: LocalStore, *,
+          clock: Clock = system_clock) -> list[Stoppable]:
     """Write the business history and start the endpoint and the live feeder; return them."""
     try:  # the dashboard image ships without the Lambda code: no custom metrics there
         from analytics.local.business_feeder import BusinessFeeder
@@ -40,10 +42,11 @@ def start(catalog: Catalog, settings: Settings, store: LocalStore) -> list[Stopp
     sink = DuckDBSink(store)
     feeder = BusinessFeeder(catalog, sink, seed=settings.simulator_seed,
                             history_days=settings.history_days,
-                            step_s=settings.simulator_tick_s)
+                            step_s=settings.simulator_tick_s, clock=clock)
     feeder.fill()
     services: list[Stoppable] = []
-    server = start_ingest_server(catalog, settings, sink) if settings.ingest_enabled else None
+    server = (start_ingest_server(catalog, settings, sink, clock=clock)
+              if settings.ingest_enabled else None)
     if server is not None and settings.simulator_live:
         token, _ = ingest_token(settings, announce=False)  # the same token the server checks
         feeder.start_live(server.url, token)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from analytics.core.catalog import Catalog
+from analytics.core.clock import Clock, system_clock
 from analytics.core.settings import Settings
 from analytics.local import live_services
 from analytics.local.backup import backup_due, take_backup
@@ -30,8 +31,8 @@ SEED_KEY = "simulator_seed"
 TickHook = Callable[[LocalStore, int, int], None]
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
+def now_ms(clock: Clock = system_clock) -> int:
+    return int(clock() * 1000)
 
 
 def fill(store: LocalStore, sim: Simulator, *, until_ms: int, history_days: int,
@@ -65,8 +66,8 @@ class LiveFeeder:
     """Background thread that tops the store up every ``tick_s`` seconds."""
 
     def __init__(self, store: LocalStore, sim: Simulator, *, history_days: int, tick_s: float,
-                 hooks: list[TickHook] | None = None) -> None:
-        self.store, self.sim = store, sim
+                 hooks: list[TickHook] | None = None, clock: Clock = system_clock) -> None:
+        self.store, self.sim, self.clock = store, sim, clock
         self.history_days, self.tick_s = history_days, tick_s
         self.hooks = hooks or []
         self._stop = threading.Event()
@@ -82,8 +83,8 @@ class LiveFeeder:
     def _run(self) -> None:
         while not self._stop.wait(self.tick_s):
             try:
-                fill(self.store, self.sim, until_ms=now_ms(), history_days=self.history_days,
-                     hooks=self.hooks)
+                fill(self.store, self.sim, until_ms=now_ms(self.clock),
+                     history_days=self.history_days, hooks=self.hooks)
             except Exception:
                 log.exception("simulator tick failed; retrying next tick")
 
@@ -122,23 +123,26 @@ class Periodic:
 class LocalRuntime:
     """Everything the local backend runs in-process: store, simulator, feeders, ingest twin."""
 
-    def __init__(self, catalog: Catalog, store: LocalStore, *, settings: Settings) -> None:
-        self.catalog, self.store = catalog, store
+    def __init__(self, catalog: Catalog, store: LocalStore, *, settings: Settings,
+                 clock: Clock = system_clock) -> None:
+        self.catalog, self.store, self.clock = catalog, store, clock
         self.sim = Simulator(catalog, settings.simulator_seed)
         self.history_days = settings.history_days
-        self.hooks: list[TickHook] = [make_hook(catalog, seed=settings.simulator_seed)]
+        self.hooks: list[TickHook] = [make_hook(catalog, seed=settings.simulator_seed,
+                                                clock_ms=lambda: now_ms(clock))]
         started = time.perf_counter()
-        rows = fill(store, self.sim, until_ms=now_ms(), history_days=self.history_days,
+        rows = fill(store, self.sim, until_ms=now_ms(clock), history_days=self.history_days,
                     hooks=self.hooks)
         log.info("local store %s: wrote %d samples in %.1f s", store.path, rows,
                  time.perf_counter() - started)
         self.feeder: LiveFeeder | None = None
         if settings.simulator_live:
             self.feeder = LiveFeeder(store, self.sim, history_days=self.history_days,
-                                     tick_s=settings.simulator_tick_s, hooks=self.hooks)
+                                     tick_s=settings.simulator_tick_s, hooks=self.hooks,
+                                     clock=clock)
             self.feeder.start()
-        self.services: list[live_services.Stoppable] = live_services.start(catalog, settings,
-                                                                          store)
+        self.services: list[live_services.Stoppable] = live_services.start(
+            catalog, settings, store, clock=clock)
         self.settings = settings
         self.jobs: list[Periodic] = []
         if settings.local_schedule and settings.backup_interval_h > 0:
@@ -153,7 +157,7 @@ class LocalRuntime:
     def backup_if_due(self, now: int | None = None, *, force: bool = False) -> bool:
         """Take a backup copy when the newest is older than the interval (or ``force``);
         True if one was taken."""
-        at = now_ms() if now is None else now
+        at = now_ms(self.clock) if now is None else now
         directory = self.settings.backup_dir
         interval_s = self.settings.backup_interval_h * 3600
         if not force and not backup_due(directory, now_ms=at, interval_s=interval_s):

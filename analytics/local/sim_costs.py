@@ -44,7 +44,17 @@ RDS = "Amazon Relational Database Service"
 S3 = "Amazon Simple Storage Service"
 CLOUDWATCH = "AmazonCloudWatch"
 TRANSFER = "AWS Data Transfer"
-SERVICES = (LAMBDA, APIGW, DYNAMODB, RDS, S3, CLOUDWATCH, TRANSFER)
+ECS = "Amazon Elastic Container Service"
+ELB = "Amazon Elastic Load Balancing"
+VPC = "Amazon Virtual Private Cloud"
+ELASTICACHE = "Amazon ElastiCache"
+KMS = "AWS Key Management Service"
+SECRETS = "AWS Secrets Manager"
+BACKUP = "AWS Backup"
+ECR = "Amazon EC2 Container Registry (ECR)"
+#: Every service a day's items name: the apps' seven, then the dashboard's own stack's.
+SERVICES = (LAMBDA, APIGW, DYNAMODB, RDS, S3, CLOUDWATCH, TRANSFER, ECS, ELB, VPC, ELASTICACHE,
+            KMS, SECRETS, BACKUP, ECR)
 
 #: Usage-driven monthly spend per unit of app weight, and its split by service.
 USAGE_USD_PER_WEIGHT = 300.0
@@ -59,6 +69,15 @@ RDS_USAGE_USD = 30.0
 UNTAGGED_RATIO = 0.08 / 0.92
 UNTAGGED_SHARES = {CLOUDWATCH: 0.40, TRANSFER: 0.35, S3: 0.15, LAMBDA: 0.10}
 ANOMALY_SERVICES = (LAMBDA, DYNAMODB, TRANSFER, APIGW)
+#: The dashboard's own stack (tag ``Application=central-analytics``), per service and month:
+#: the 50-user column of docs/deploy.md's cost table (one 1 vCPU / 2 GB task, the ALB and its
+#: public addresses, the serverless cache's 100 MB floor, the ingest and pipeline pieces), less
+#: its own API calls, which AWS bills untagged.
+OWN_STACK_TAG = "central-analytics"
+OWN_STACK_MONTHLY_USD = {
+    ECS: 36.04, ELB: 17.01, VPC: 10.95, CLOUDWATCH: 11.03, ELASTICACHE: 6.14, BACKUP: 2.80,
+    DYNAMODB: 1.21, KMS: 1.00, SECRETS: 0.80, S3: 0.07, ECR: 0.05, APIGW: 0.04, LAMBDA: 0.02,
+}
 DAYS_PER_MONTH = 365.0 / 12.0
 WEEKDAY_FACTOR = 7.0 / 6.6  # weekdays x1.06, weekends x0.85: averages to 1 over a week
 
@@ -138,6 +157,10 @@ def day_items(catalog: Catalog, day: date, seed: int) -> list[tuple[object, ...]
     for service, share in UNTAGGED_SHARES.items():
         usd = untagged * share * float(np.exp(rng.normal(0, 0.05)))
         rows.append((day, service, "", usd, usd, usd, False))
+    own = np.random.default_rng([seed, _stable(OWN_STACK_TAG), day.toordinal(), 11])
+    for service, monthly in OWN_STACK_MONTHLY_USD.items():  # steady: hours, not traffic
+        usd = monthly / DAYS_PER_MONTH * float(np.exp(own.normal(0, 0.01)))
+        rows.append((day, service, OWN_STACK_TAG, usd, usd, usd, False))
     return rows
 
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from analytics.core.catalog import Api, App, Catalog
 from analytics.metrics.queries import (
@@ -37,6 +38,7 @@ WEEK_MS = 7 * DAY_MS
 ANCHOR_MS = int(datetime(2026, 1, 5, tzinfo=UTC).timestamp() * 1000)  # a Monday
 LATENCY_SAMPLES_PER_MIN = 6
 COLUMNS = ["namespace", "metric_name", "dims", "ts_ms", "value", "avail_ms"]
+KEY_COLUMNS = ("namespace", "metric_name", "dims")
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class _DayBuilder:
     def __init__(self, minutes_ms: np.ndarray, rng: np.random.Generator) -> None:
         self.minutes = minutes_ms
         self.rng = rng
-        self.parts: list[pd.DataFrame] = []
+        self.parts: list[tuple[tuple[str, str, str], np.ndarray, np.ndarray, np.ndarray]] = []
 
     def per_minute(self, key: tuple[str, str, str], values: np.ndarray,
                    complete_at_end: bool = True) -> None:
@@ -104,19 +106,36 @@ class _DayBuilder:
 
     def _add(self, key: tuple[str, str, str], ts: np.ndarray, values: np.ndarray,
              avail: np.ndarray) -> None:
-        n = len(ts)
-        self.parts.append(pd.DataFrame({
-            "namespace": np.full(n, key[0], dtype=object),
-            "metric_name": np.full(n, key[1], dtype=object),
-            "dims": np.full(n, key[2], dtype=object),
-            "ts_ms": ts.astype("int64"), "value": values.astype("float64"),
-            "avail_ms": avail.astype("int64"),
-        }))
+        self.parts.append((key, ts.astype("int64"), values.astype("float64"),
+                           avail.astype("int64")))
 
     def frame(self) -> pd.DataFrame:
+        """The day as one frame; the key columns are categoricals (a few hundred series in a
+        million rows), which keeps building, filtering and storing a day vectorised."""
         if not self.parts:
             return pd.DataFrame(columns=COLUMNS)
-        return pd.concat(self.parts, ignore_index=True)
+        keys = [p[0] for p in self.parts]
+        rows = np.repeat(np.arange(len(keys)), [len(p[1]) for p in self.parts])
+        data: dict[str, object] = {}
+        for j, col in enumerate(KEY_COLUMNS):
+            cats = list(dict.fromkeys(k[j] for k in keys))
+            where = {c: i for i, c in enumerate(cats)}
+            per_key = np.array([where[k[j]] for k in keys], dtype="int32")
+            data[col] = pd.Categorical.from_codes(per_key[rows], categories=pd.Index(cats))
+        for i, col in enumerate(("ts_ms", "value", "avail_ms"), start=1):
+            data[col] = np.concatenate([p[i] for p in self.parts])
+        return pd.DataFrame(data, columns=COLUMNS)
+
+
+def concat_days(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate day frames, keeping the key columns categorical (plain ``pd.concat`` turns
+    categoricals with different categories into Python objects, one per row)."""
+    data: dict[str, object] = {
+        col: union_categoricals([p[col].astype("category") for p in parts])
+        for col in KEY_COLUMNS}
+    for col in ("ts_ms", "value", "avail_ms"):
+        data[col] = np.concatenate([p[col].to_numpy() for p in parts])
+    return pd.DataFrame(data, columns=COLUMNS)
 
 
 def _load_curve(minutes_ms: np.ndarray) -> np.ndarray:
@@ -294,7 +313,7 @@ class Simulator:
                     parts.append(sel)
         if not parts:
             return pd.DataFrame(columns=COLUMNS)
-        return pd.concat(parts, ignore_index=True)
+        return concat_days(parts)
 
     def incidents(self, t0_ms: int, t1_ms: int) -> list[Incident]:
         return [i for app in self.catalog.apps

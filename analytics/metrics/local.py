@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analytics.core.periods import as_utc
 from analytics.local.store import LocalStore
-from analytics.metrics.frames import empty_tidy, tidy
+from analytics.metrics.frames import Part, empty_tidy, tidy_parts
 from analytics.metrics.queries import MetricQuery, percentile_of
 
 _BASIC_SQL = {
@@ -43,13 +43,13 @@ class LocalMetrics:
         for q in queries:
             if q.series_key in ids:
                 groups[q.period].append(q)
-        rows: list[tuple[object, ...]] = []
+        parts: list[Part] = []
         for period, qs in groups.items():
-            rows.extend(self._aggregate(qs, ids, period, start_ms, end_ms))
-        return tidy(rows) if rows else empty_tidy()
+            parts.extend(self._aggregate(qs, ids, period, start_ms, end_ms))
+        return tidy_parts(parts)
 
     def _aggregate(self, queries: list[MetricQuery], ids: dict[tuple[str, str, str], int],
-                   period: int, start_ms: int, end_ms: int) -> list[tuple[object, ...]]:
+                   period: int, start_ms: int, end_ms: int) -> list[Part]:
         pcts = sorted({p for q in queries if (p := percentile_of(q.stat)) is not None})
         series = sorted({ids[q.series_key] for q in queries})
         cols = ", ".join(f"{sql} AS {name}" for name, sql in _BASIC_SQL.items())
@@ -64,20 +64,19 @@ class LocalMetrics:
             GROUP BY series_id, bucket
         """
         width = period * 1000
-        result = self.store.cursor().execute(
-            sql, {"start": start_ms, "end": end_ms, "width": width}).fetchall()
-        by_series: dict[int, list[tuple[Any, ...]]] = defaultdict(list)  # DuckDB rows are untyped
-        for row in result:
-            by_series[int(row[0])].append(row)
-        out: list[tuple[object, ...]] = []
-        names = list(_BASIC_SQL)
+        got = self.store.cursor().execute(
+            sql, {"start": start_ms, "end": end_ms, "width": width}).fetchnumpy()
+        sid = np.asarray(got["series_id"], dtype="int64")
+        stamps = start_ms + np.asarray(got["bucket"], dtype="int64") * width
+        pct = (np.stack([np.asarray(v, dtype="float64") for v in got["pct"]])
+               if pcts and len(sid) else np.empty((0, len(pcts))))  # no rows: nothing to pick
+        out: list[Part] = []
         for q in queries:
+            rows = sid == ids[q.series_key]
             p = percentile_of(q.stat)
-            for row in by_series.get(ids[q.series_key], []):
-                ts = pd.Timestamp(start_ms + int(row[1]) * width, unit="ms", tz="UTC")
-                if p is None:
-                    value = row[2 + names.index(q.stat)]
-                else:
-                    value = row[2 + len(names)][pcts.index(p)]
-                out.append((ts, q.app, q.resource, q.metric, q.stat, float(value)))
+            if p is None:
+                values = np.asarray(got[q.stat], dtype="float64")[rows]
+            else:
+                values = pct[rows, pcts.index(p)]
+            out.append((stamps[rows], q.app, q.resource, q.metric, q.stat, values))
         return out

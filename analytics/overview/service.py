@@ -19,7 +19,7 @@ from analytics.core import access
 from analytics.core.catalog import App
 from analytics.core.periods import TimeRange
 from analytics.core.runtime import RuntimeOf
-from analytics.metrics.frames import bucket_sum, series
+from analytics.metrics.frames import bucket_sum
 from analytics.metrics.queries import MetricQuery, api_query, lambda_query
 from analytics.metrics.service import fetch_metrics
 from analytics.metrics.source import HasMetrics
@@ -99,19 +99,26 @@ def _ratio(num: float | None, den: float | None) -> float | None:
 
 
 def build_app_overview(app: App, frame: pd.DataFrame, tr: TimeRange) -> AppOverview:
+    """The app's tiles from the page's frame (all apps' rows, or only this app's)."""
     f = frame[frame["app"] == app.id]
-    requests = bucket_sum(series(f, metric="Count", stat="Sum"))
-    errors5 = bucket_sum(series(f, metric="5XXError", stat="Sum"))
+    parts = dict(iter(f.groupby(["metric", "stat"], sort=False)))  # one pass, not one per tile
+    empty = f.iloc[:0]
+
+    def pick(metric: str, stat: str) -> pd.DataFrame:
+        return parts.get((metric, stat), empty)
+
+    requests = bucket_sum(pick("Count", "Sum"))
+    errors5 = bucket_sum(pick("5XXError", "Sum"))
     prev_req, cur_req = _split(requests, tr)
     prev_e5, cur_e5 = _split(errors5, tr)
     rate = (errors5.reindex(requests.index, fill_value=0.0) / requests.where(requests > 0)
             * 100.0).dropna()
-    p95_series = series(f, metric="Latency", stat="p95").groupby("timestamp")["value"].max()
-    lam_err = bucket_sum(series(f, metric="Errors", stat="Sum"))
-    lam_thr = bucket_sum(series(f, metric="Throttles", stat="Sum"))
+    p95_series = pick("Latency", "p95").groupby("timestamp")["value"].max()
+    lam_err = bucket_sum(pick("Errors", "Sum"))
+    lam_thr = bucket_sum(pick("Throttles", "Sum"))
     prev_le, cur_le = _split(lam_err, tr)
     prev_lt, cur_lt = _split(lam_thr, tr)
-    p95_prev, p95_cur = _window_p95(series(f, metric=WINDOW_LATENCY), tr)
+    p95_prev, p95_cur = _window_p95(pick(WINDOW_LATENCY, "p95"), tr)
     tiles = [
         Tile("requests", "Requests", _total(cur_req), _total(prev_req), "",
              cur_req, lower_is_better=False, help="API Gateway Count, all APIs"),
@@ -155,5 +162,8 @@ def overview(rt: OverviewRuntime, *, apps: Sequence[App], tr: TimeRange) -> Over
     queries = overview_queries(apps, tr)
     cached = fetch_metrics(rt, queries, start=tr.previous().start, end=tr.end)
     frame = cached.value
-    return OverviewResult([build_app_overview(a, frame, tr) for a in apps], cached.fetched_at,
+    by_app = dict(iter(frame.groupby("app", sort=False)))  # one split, not a scan per app
+    empty = frame.iloc[:0]
+    return OverviewResult([build_app_overview(a, by_app.get(a.id, empty), tr) for a in apps],
+                          cached.fetched_at,
                           cached.stale, cached.error, firing_counts(rt, apps))

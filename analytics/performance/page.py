@@ -9,6 +9,7 @@ it one window earlier); :func:`build_sections` turns the answer into one
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 
 import pandas as pd
 
@@ -101,15 +102,19 @@ class PerfPage:
     stale: bool
     error: str | None
     discovery: DiscoveryNote | None = None
+    #: What the sections were built from (app, range, options, data version): equal tokens,
+    #: equal drawings, so a view can reuse figures built for an earlier one.
+    token: tuple[object, ...] = ()
 
     def section(self, key: str) -> Section:
         return next(s for s in self.sections if s.key == key)
 
 
 def build_sections(app: App, tr: TimeRange, frame: pd.DataFrame, *, compare: bool,
-                   discovered: bool = False) -> tuple[Section, ...]:
-    """One section per service from the tidy frame of :func:`page_queries`."""
-    ctx = Ctx(app, tr, Lookup(frame), compare)
+                   discovered: bool = False, tz: tzinfo = UTC) -> tuple[Section, ...]:
+    """One section per service from the tidy frame of :func:`page_queries` (``tz``: the zone
+    the summaries' times are written in)."""
+    ctx = Ctx(app, tr, Lookup(frame), compare, tz)
     r = app.resources
     views = {
         "api": [api_view(ctx, a) for a in r.apis],

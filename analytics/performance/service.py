@@ -8,11 +8,19 @@ refresh fails.
 
 from __future__ import annotations
 
+import itertools
+import threading
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Protocol
+
+import pandas as pd
+from cachetools import LRUCache
 
 from analytics.core import access
 from analytics.core.cache import UpstreamError
 from analytics.core.catalog import App
+from analytics.core.fmt import zone_name
 from analytics.core.periods import TimeRange
 from analytics.core.runtime import RuntimeOf
 from analytics.metrics.service import fetch_metrics
@@ -26,7 +34,23 @@ from analytics.performance.page import (
     fetch_window,
     page_queries,
 )
+from analytics.performance.sections import Section
 from analytics.performance.source import HasPerformance
+
+
+@dataclass(frozen=True)
+class _Built:
+    frame: pd.DataFrame  # the cached answer they were built from (compared by identity)
+    serial: int  # unique per build: the page's token, so drawings built from it can be kept
+    sections: tuple[Section, ...]
+
+
+#: Sections already built, by page options, with the answer they were built from: every view of
+#: the same answer (a page switch, another tab, a rerun) reuses them instead of deriving dozens
+#: of series again; a new answer in the shared cache is built afresh.
+_built: LRUCache[tuple[object, ...], _Built] = LRUCache(maxsize=32)
+_built_lock = threading.Lock()
+_serials = itertools.count(1)
 
 
 class PerformanceSources(HasMetrics, HasPerformance, Protocol):
@@ -65,8 +89,8 @@ def resolve_app(rt: PerformanceRuntime, app: App) -> tuple[App, DiscoveryNote | 
             DiscoveryNote(found.tag, found.count, found.fetched_at, found.stale, found.error))
 
 
-def performance(rt: PerformanceRuntime, app: App, *, tr: TimeRange, compare: bool = False
-                ) -> PerfPage:
+def performance(rt: PerformanceRuntime, app: App, *, tr: TimeRange, compare: bool = False,
+                tz: tzinfo = UTC) -> PerfPage:
     """The Performance page of ``app`` over ``tr``: one metrics fetch, one section per service.
 
     Raises :class:`analytics.core.access.AccessDenied` for an app the user may not see, and
@@ -77,10 +101,19 @@ def performance(rt: PerformanceRuntime, app: App, *, tr: TimeRange, compare: boo
     queries = page_queries(shown, tr)
     window = fetch_window(tr, compare)
     cached = fetch_metrics(rt, queries, start=window.start, end=window.end)
-    sections = build_sections(shown, tr, cached.value, compare=compare,
-                              discovered=note is not None)
+    key = (shown, tr.key(), compare, zone_name(tz), note is not None)
+    with _built_lock:
+        kept = _built.get(key)
+    if kept is not None and kept.frame is cached.value:  # built from this very answer
+        serial, sections = kept.serial, kept.sections
+    else:
+        sections = build_sections(shown, tr, cached.value, compare=compare,
+                                  discovered=note is not None, tz=tz)
+        with _built_lock:
+            serial = next(_serials)
+            _built[key] = _Built(cached.value, serial, sections)
     return PerfPage(shown, tr, compare, sections, len(queries), cached.fetched_at, cached.stale,
-                    cached.error, note)
+                    cached.error, note, (shown.id, serial))
 
 
 def cold_starts(rt: PerformanceRuntime, app: App, *, tr: TimeRange) -> ColdStarts:

@@ -8,11 +8,12 @@ being asked for. All queries of a page go out together (see :mod:`analytics.perf
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 
 import pandas as pd
 
 from analytics.core.catalog import Api, App
-from analytics.core.fmt import human
+from analytics.core.fmt import human, local, zone_name
 from analytics.core.periods import TimeRange
 from analytics.metrics.queries import (
     DYNAMODB_PER_OPERATION,
@@ -73,6 +74,7 @@ class Ctx:
     tr: TimeRange
     data: Lookup
     compare: bool
+    tz: tzinfo = UTC
 
     def get(self, resource: str, metric: str, stat: str) -> pd.Series:
         return self.data.get(resource, metric, stat)
@@ -110,9 +112,9 @@ def _ms(value: float | None) -> str:
     return human(value, "ms")
 
 
-def _when(spans: tuple[tuple[pd.Timestamp, pd.Timestamp], ...]) -> str:
-    first = spans[0]
-    return f"{first[0]:%b %d %H:%M}–{first[1]:%H:%M} UTC"
+def _when(spans: tuple[tuple[pd.Timestamp, pd.Timestamp], ...], tz: tzinfo) -> str:
+    a, b = (local(t.to_pydatetime(), tz) for t in spans[0])
+    return f"{a:%b %d %H:%M}–{b:%H:%M} {zone_name(tz)}"
 
 
 # --- API Gateway ----------------------------------------------------------------------------
@@ -160,7 +162,7 @@ def api_view(ctx: Ctx, api: Api) -> ResourceView:
                f"5xx {pct(c_e5)} · p95 peak {_ms(peak(ctx.current(lat['p95'])))}")
     if spans:
         summary += (f" · SLO p95 < {slo:g} ms breached in {len(spans)} span(s), "
-                    f"first {_when(spans)}")
+                    f"first {_when(spans, ctx.tz)}")
     return ResourceView(n, chart, summary, alert=bool(spans))
 
 
@@ -307,9 +309,20 @@ def bucket_size(ctx: Ctx, bucket: str) -> pd.Series:
     return total_bytes
 
 
+def at_midnight(s: pd.Series) -> pd.Series:
+    """A daily series moved from its one-day buckets to the 00:00 UTC datapoint each holds.
+
+    S3 publishes one datapoint per day at 00:00 UTC; the page's one-day buckets start where the
+    range starts, so a point would otherwise be drawn (and exported) at the range's start.
+    """
+    if s.empty:
+        return s
+    return pd.Series(s.to_numpy(), index=pd.DatetimeIndex(s.index).ceil("D"))
+
+
 def s3_view(ctx: Ctx, bucket: str) -> ResourceView:
-    size = bucket_size(ctx, bucket) / GB
-    objects = ctx.get(bucket, "NumberOfObjects", "Average")
+    size = at_midnight(bucket_size(ctx, bucket)) / GB
+    objects = at_midnight(ctx.get(bucket, "NumberOfObjects", "Average"))
     chart = ctx.chart(
         "s3", bucket, bucket,
         panel("Size (GB)", "GB", tr=ctx.tr, series={"Size GB": size}, compare=ctx.compare),

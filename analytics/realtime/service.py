@@ -1,8 +1,9 @@
 """The Realtime page's data: the last minutes of one app, service and custom metrics together.
 
-Every read goes through the cache with the ``realtime`` TTL (2 s) on keys aligned to the
-minute, so any number of open tabs refreshing every 2 s costs one upstream call per query per
-TTL. The window includes the current, partial minute: Realtime is about "right now".
+Every read goes through the cache on keys aligned to the minute, so any number of open tabs
+refreshing every 2 s costs one upstream call per query per TTL: 2 s for the service metrics
+(CloudWatch bills each one), 1 s for the custom metrics, which the ingest path writes a moment
+before (kind ``live``). The window includes the current, partial minute.
 
 However many series an app sends, a refresh draws at most :data:`MAX_CHARTS` custom charts and
 :data:`MAX_SERIES` lines per chart, the busiest in the window (datapoints), and reads only
@@ -21,7 +22,7 @@ import pandas as pd
 from analytics.core import access
 from analytics.core.cache import Cached
 from analytics.core.catalog import App
-from analytics.core.periods import align_up, utcnow
+from analytics.core.periods import align_up
 from analytics.core.runtime import RuntimeOf
 from analytics.custom.service import (
     LatestPoints,
@@ -85,11 +86,11 @@ class RealtimeView:
     hidden_metrics: list[str] = field(default_factory=list)
 
 
-def realtime_window(now: datetime | None = None, *, minutes: int = REALTIME_MINUTES,
+def realtime_window(now: datetime, *, minutes: int = REALTIME_MINUTES,
                     period: int = SERVICE_PERIOD) -> tuple[datetime, datetime]:
     """``[start, end)`` covering the last ``minutes`` *including* the current partial period,
     aligned to ``period`` so every viewer in the same minute shares the cache keys."""
-    end = align_up((now or utcnow()) + timedelta(microseconds=1), period)
+    end = align_up(now + timedelta(microseconds=1), period)
     return end - timedelta(minutes=minutes), end
 
 
@@ -149,13 +150,13 @@ def realtime_view(rt: RealtimeRuntime, app_id: str, *, now: datetime | None = No
     plus freshness. ``more`` names metrics to draw beyond the busiest ``max_charts``;
     ``dims_filter`` keeps dimension sets containing that text (the busiest ``max_series``).
 
-    Every read goes through the cache with the ``realtime`` TTL (2 s) on aligned keys, so any
+    Every read goes through the cache (``realtime`` 2 s, ``live`` 1 s) on aligned keys, so any
     number of open tabs refreshing every 2 s costs one upstream call per query per TTL.
     """
     app = access.visible_app(rt.catalog, app_id)
     if stat is not None:
         validate_stat(stat)
-    start, end = realtime_window(now, minutes=minutes)
+    start, end = realtime_window(now or rt.now(), minutes=minutes)
     queries = [
         api_query(app.id, api, m, stat=s, period=SERVICE_PERIOD)
         for api in app.resources.apis
@@ -176,7 +177,7 @@ def realtime_view(rt: RealtimeRuntime, app_id: str, *, now: datetime | None = No
         only, left_out = _busiest_series(latest.value, name, dims_filter=dims_filter,
                                          max_series=max_series)
         got = custom_metric_series(rt, app.id, name, start=start, end=end,
-                                   period=custom_period, stat=chosen, kind="realtime",
+                                   period=custom_period, stat=chosen, kind="live",
                                    dims_in=only)
         parts.append(got)
         custom.append(Panel(f"custom:{name}", f"{name} · {chosen} per {custom_period} s",

@@ -32,7 +32,7 @@ from analytics.costs import queries as cost_queries
 from analytics.costs.forecast import previous_month
 from analytics.costs.frames import DEFAULT_METRIC, METRICS
 from analytics.costs.model import Period
-from analytics.costs.queries import UNTAGGED, CostsRuntime, is_admin
+from analytics.costs.queries import OWN_STACK, OWN_STACK_LABEL, UNTAGGED, CostsRuntime, is_admin
 from analytics.costs.service import cost_view
 from analytics.costs.tables import daily_by_service, summary_table, top_movers
 from analytics.figures import costs as cost_figures
@@ -119,7 +119,7 @@ def _compare(daily: pd.DataFrame, cur: Period, prev: Period, by: str) -> pd.Data
 def build_week_report(rt: CostsRuntime, week: str, *, today: date | None = None,
                       metric: str = DEFAULT_METRIC) -> WeekReport:
     """The pack's tables for ``week`` (e.g. ``"2026-W47"``) and the current principal."""
-    day = today or cost_queries.today_utc()
+    day = today or cost_queries.as_day(rt.now())
     start, end = parse_week(week)
     _check(f"week {week}", start, day, metric)
     cur = Period(start, min(end, day), f"{week}")
@@ -165,7 +165,8 @@ def _build(rt: CostsRuntime, label: str, cur: Period, prev: Period, *, day: date
         )
     ]
     daily = daily.reset_index(drop=True)
-    names = {a.id: a.display_name for a in apps} | {UNTAGGED: "Untagged"}
+    names = {a.id: a.display_name for a in apps} | {UNTAGGED: "Untagged",
+                                                    OWN_STACK: OWN_STACK_LABEL}
     per_app = _compare(daily, cur, prev, "app")
     per_app.insert(1, "name", [names.get(a, a) for a in per_app["app"]])
     week_rows = daily[cur.mask(daily["start"])]

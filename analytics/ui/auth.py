@@ -126,7 +126,7 @@ def _config_or_stop() -> AuthConfig:
     except (AuthConfigError, CredentialsError) as exc:
         log.error("sign-in is not configured: %s", exc)
         advice = f" {exc}" if isinstance(exc, AuthConfigError) and exc.public else ""
-        st.error(NOT_CONFIGURED + advice, icon="🔒")
+        st.error(NOT_CONFIGURED + advice, icon=":material/lock:")
         st.stop()
         raise  # unreachable: st.stop() raises
 
@@ -299,7 +299,7 @@ def login_page() -> None:
     st.title("Central Analytics")
     error = state.pop(sessions.ERROR, None)
     if error:
-        st.error(error, icon="🔒")
+        st.error(error, icon=":material/lock:")
     with st.form(FORM_KEY):
         st.subheader("Sign in")
         st.text_input("Username", key=USER_KEY, autocomplete="username")

@@ -8,19 +8,22 @@ shared cache with the 2-second ``realtime`` TTL.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
 
 import streamlit as st
 
 from analytics.core.cache import UpstreamError
-from analytics.core.fmt import age
+from analytics.core.clock import utc
+from analytics.core.fmt import age, when, zone_name
 from analytics.custom.service import list_custom_metrics
 from analytics.figures.realtime import panel_figure
 from analytics.metrics.queries import BASIC_STATS
 from analytics.realtime.service import MAX_CHARTS, MAX_SERIES, Panel, RealtimeView, realtime_view
 from analytics.sources import Runtime
 from analytics.ui.frame import freshness, show_upstream_error
+from analytics.ui.plots import show_figure
+from analytics.ui.timerange import url_note
 
 EVERY_PARAM = "every"
 #: Refresh choices (URL value -> seconds; None = no automatic refresh).
@@ -33,15 +36,23 @@ _LABELS = {"off": "Off", "2s": "2 s", "5s": "5 s", "10s": "10 s", "30s": "30 s"}
 
 
 def refresh_picker(*, key: str = "rt_every") -> float | None:
-    """Sidebar choice of the refresh interval, kept in ``?every=``; returns seconds or None."""
+    """Sidebar choice of the refresh interval, kept in ``?every=``; returns seconds or None.
+
+    A value it cannot honour (``?every=1s``) is replaced by the default with a note that stays
+    until the viewer picks an interval.
+    """
     wanted = st.query_params.get(EVERY_PARAM, DEFAULT_EVERY)
     options = list(REFRESH_OPTIONS)
+    bad = None
     if wanted not in REFRESH_OPTIONS:
-        st.sidebar.warning(f"?{EVERY_PARAM}={wanted[:20]} is not one of {', '.join(options)}; "
-                           f"refreshing every {_LABELS[DEFAULT_EVERY]}.")
+        bad = (f"?{EVERY_PARAM}={wanted[:20]} is not one of {', '.join(options)}; "
+               f"refreshing every {_LABELS[DEFAULT_EVERY]}.")
         wanted = DEFAULT_EVERY
+    note = f"{key}_note"
     choice = st.sidebar.selectbox("Refresh every", options, index=options.index(wanted),
-                                  key=key, format_func=_LABELS.__getitem__)
+                                  key=key, format_func=_LABELS.__getitem__,
+                                  on_change=lambda: st.session_state.pop(note, None))
+    url_note(note, bad)
     st.query_params[EVERY_PARAM] = choice
     return REFRESH_OPTIONS[choice]
 
@@ -54,7 +65,8 @@ def stat_picker(*, key: str = "rt_stat") -> str | None:
     return None if choice == AUTO else choice
 
 
-def _draw_panels(panels: list[Panel], view: RealtimeView, *, per_row: int) -> None:
+def _draw_panels(panels: list[Panel], view: RealtimeView, *, per_row: int,
+                 tz: tzinfo) -> None:
     for row in range(0, len(panels), per_row):
         cols = st.columns(per_row)
         for col, panel in zip(cols, panels[row:row + per_row], strict=False):
@@ -62,7 +74,7 @@ def _draw_panels(panels: list[Panel], view: RealtimeView, *, per_row: int) -> No
                 if panel.empty:
                     st.caption(f"**{panel.title}** — no datapoint in the last 15 minutes")
                 else:
-                    st.plotly_chart(panel_figure(panel, view), key=f"rt_{panel.key}",
+                    show_figure(panel_figure(panel, view, tz=tz), key=f"rt_{panel.key}",
                                     config={"displayModeBar": False})
                 if panel.hidden_series:
                     st.caption(f"The {len(panel.lines)} busiest dimension sets are drawn; "
@@ -74,7 +86,7 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f} ms"
 
 
-def freshness_row(view: RealtimeView, *, now: float | None = None) -> None:
+def freshness_row(view: RealtimeView, *, now: float) -> None:
     """Last datapoint age and the measured ingest lag of the custom metrics."""
     latest = view.latest
     ago = latest.age_s(now)
@@ -103,28 +115,35 @@ def series_pickers(rt: Runtime, app_id: str, *, key: str = "rt") -> tuple[list[s
 
 
 def render_live(rt: Runtime, app_id: str, *, stat: str | None = None,
-                now: float | None = None, more: Sequence[str] = (),
+                now: float | None = None, tz: tzinfo = UTC, more: Sequence[str] = (),
                 dims_filter: str = "") -> RealtimeView | None:
-    """Draw one refresh of the Realtime panel (the fragment's body); returns what it drew."""
+    """Draw one refresh of the Realtime panel (the fragment's body); returns what it drew.
+
+    One ``now`` (the runtime's clock unless given) for the window, the ages and the caption;
+    times shown in ``tz``.
+    """
+    now = rt.clock() if now is None else now
     try:
-        view = realtime_view(rt, app_id, stat=stat, more=more, dims_filter=dims_filter)
+        view = realtime_view(rt, app_id, stat=stat, now=utc(lambda: now), more=more,
+                             dims_filter=dims_filter)
     except UpstreamError as exc:
         show_upstream_error(exc)
         return None
     freshness_row(view, now=now)
     st.subheader("Service metrics")
-    _draw_panels(view.service, view, per_row=2)
+    _draw_panels(view.service, view, per_row=2, tz=tz)
     st.subheader("Custom metrics")
     if not view.custom:
         st.info(f"{view.app.display_name} has not sent any custom metric yet. See "
                 "docs/realtime.md for how an app records one.")
-    _draw_panels(view.custom, view, per_row=2)
+    _draw_panels(view.custom, view, per_row=2, tz=tz)
     if view.hidden_metrics:
         st.caption(f"{len(view.hidden_metrics):,} more custom metrics with fewer datapoints "
                    "are not drawn; add them with *More custom metrics* in the sidebar.")
     freshness(view)
-    st.caption(f"Window {view.start:%H:%M} → {view.end:%H:%M} UTC · drawn at "
-               f"{time.strftime('%H:%M:%S', time.gmtime(now or time.time()))} UTC")
+    drawn = datetime.fromtimestamp(now, UTC)
+    st.caption(f"Window {when(view.start, tz, '%H:%M')} → {when(view.end, tz, '%H:%M')} · "
+               f"drawn at {when(drawn, tz, '%H:%M:%S')} {zone_name(tz)}")
     return view
 
 

@@ -85,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     port = rt.settings.dashboard_port if args.port is None else args.port
     if rt.local is not None:
         from analytics.local.ingest_server import quiet_lambda_logs
+        from analytics.local.warmup import start_warm_up
+
+        start_warm_up(rt)  # the first view's alarm evaluation and metrics, in the background
 
         # One JSON line per accepted request is too chatty for a terminal; INGEST_LOG_LEVEL=INFO
         # brings them back.

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
+import moto.cloudwatch.models as moto_cloudwatch
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
@@ -21,6 +22,7 @@ from analytics.core.cache import QueryCache
 from analytics.core.catalog import App, Catalog, Resources, load_catalog
 from analytics.core.settings import load_settings
 from analytics.sources import Runtime, build_runtime
+from tests.conftest import NOW, frozen_clock
 
 REGION = "eu-west-1"
 N_ILY, N_JS = 130, 105  # both over DescribeAlarms' 100-record page
@@ -33,8 +35,10 @@ def make_app(app_id: str, prefix: str, alarms_extra: object = None) -> App:
 
 
 @pytest.fixture
-def aws(aws_paging: None) -> Iterator[tuple[Runtime, object]]:
-    """moto with 130 + 105 alarms under two prefixes, a composite alarm and tagged alarms."""
+def aws(aws_paging: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Runtime, object]]:
+    """moto with 130 + 105 alarms under two prefixes, a composite alarm and tagged alarms;
+    moto's CloudWatch and the runtime share the suite's frozen clock."""
+    monkeypatch.setattr(moto_cloudwatch, "utcnow", lambda: NOW.replace(tzinfo=None))
     with mock_aws():
         cw = boto3.client("cloudwatch", region_name=REGION)
         for prefix, n in (("ilikeyacut-", N_ILY), ("jobseek-", N_JS)):
@@ -58,12 +62,13 @@ def aws(aws_paging: None) -> Iterator[tuple[Runtime, object]]:
                             Tags=[{"Key": "Team", "Value": "payments"}])
         settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": REGION},
                                  secrets={})
-        cache = QueryCache()
+        clock = frozen_clock()
+        cache = QueryCache(clock=clock)
         catalog = Catalog(apps=(make_app("ilikeyacut", "ilikeyacut-"),
                                 make_app("jobseek", "jobseek-"),
                                 make_app("payments", "payments-", {"tags": {"Team": "payments"}})),
                           path=Path("apps.toml"))
-        yield build_runtime(settings, cache=cache, catalog=catalog), cw
+        yield build_runtime(settings, cache=cache, catalog=catalog, clock=clock), cw
 
 
 def test_prefix_selection_pages_through_every_alarm(aws) -> None:
@@ -136,7 +141,7 @@ def test_states_through_the_data_layer_alarm_first_and_cached(aws) -> None:
 
 def test_metric_window_reads_the_alarms_metric(aws) -> None:
     rt, cw = aws
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    now = NOW.replace(second=0, microsecond=0)
     fn = "jobseek-fn003"
     cw.put_metric_data(Namespace="AWS/Lambda", MetricData=[
         {"MetricName": "Errors", "Dimensions": [{"Name": "FunctionName", "Value": fn}],

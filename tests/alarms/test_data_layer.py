@@ -14,6 +14,7 @@ from analytics.core import access
 from analytics.core.cache import UpstreamError
 from analytics.sources import Runtime
 from tests.alarms.conftest import ALWAYS_FIRING, NEVER_FIRING
+from tests.conftest import NOW
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def test_every_configured_alarm_is_listed_alarm_first(firing_runtime: Runtime) -
     assert res.value[0].state == ALARM and ALWAYS_FIRING in names
     ranks = [(ALARM, INSUFFICIENT_DATA, OK).index(i.state) for i in res.value]
     assert ranks == sorted(ranks)
-    now = datetime.now(UTC)
+    now = NOW
     for info in res.value:  # the 2-day store: every alarm has left INSUFFICIENT_DATA
         assert info.state in (ALARM, OK) and info.since < now
     assert not res.stale and res.error is None
@@ -42,7 +43,7 @@ def test_firing_alarm_history_and_metric(firing_runtime: Runtime) -> None:
     rt = firing_runtime
     info = alarms.find_alarm(rt, "jobseek", ALWAYS_FIRING)
     ev = info.evaluation
-    now = datetime.now(UTC)
+    now = NOW
     hist = alarms.alarm_history(
         rt, "jobseek", ALWAYS_FIRING, start=now - timedelta(days=3), end=now
     )
@@ -63,12 +64,12 @@ def test_the_user_never_sees_alarms_of_other_apps(firing_runtime: Runtime, viewe
     assert alarms.firing_counts(rt, rt.catalog.apps) == {"jobseek": 1}
     with pytest.raises(access.AccessDenied):
         alarms.alarm_history(rt, "ilikeyacut", "ilikeyacut-api-5xx-rate",
-                             start=datetime.now(UTC) - timedelta(hours=1), end=datetime.now(UTC))
+                             start=NOW - timedelta(hours=1), end=NOW)
     with pytest.raises(access.AccessDenied):
         alarms.alarm_metric_window(rt, "ilikeyacut", "ilikeyacut-api-5xx-rate")
     with pytest.raises(KeyError, match="no alarm named"):  # not another app's name either
         alarms.alarm_history(rt, "jobseek", "ilikeyacut-api-5xx-rate",
-                             start=datetime.now(UTC) - timedelta(hours=1), end=datetime.now(UTC))
+                             start=NOW - timedelta(hours=1), end=NOW)
 
 
 def test_one_evaluation_serves_every_reader(firing_runtime: Runtime) -> None:

@@ -6,18 +6,21 @@ its five days are written to a throwaway store and the catalog's alarms evaluate
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 
 from analytics.alarms.config import AlarmConfig, parse_alarms
 from analytics.alarms.local import LocalAlarms
 from analytics.alarms.rules import ALARM, INSUFFICIENT_DATA, OK, sort_key
+from analytics.alarms.source import AlarmHistoryPending
 from analytics.core.catalog import App, load_catalog
 from analytics.local.simulator import DAY_MS, Incident, generate_day, incidents_for_week
 from analytics.local.store import LocalStore
 from analytics.metrics.local import LocalMetrics
+from analytics.metrics.queries import MetricQuery
 from tests.conftest import ROOT
 
 SEED = 7
@@ -178,3 +181,52 @@ def test_incremental_evaluation_equals_a_fresh_one(week_store: LocalStore) -> No
     # An earlier moment than the kept one is evaluated afresh, not from the future.
     early = kept.evaluate_alarms(cfg, now=DATA_START + timedelta(hours=2))
     assert all(len(r.states) == 23 for _, r in early.values())  # 2 h - 1 min delay, 5-min
+
+
+class CountingMetrics(LocalMetrics):
+    """The local metrics source, noting the span of every read."""
+
+    def __init__(self, store: LocalStore) -> None:
+        super().__init__(store=store)
+        self.spans: list[timedelta] = []
+
+    def get_metric_data(self, queries: Sequence[MetricQuery], *, start: datetime,
+                        end: datetime) -> pd.DataFrame:
+        self.spans.append(end - start)
+        return super().get_metric_data(queries, start=start, end=end)
+
+
+def test_a_restart_resumes_the_kept_evaluation_instead_of_reading_days_again(
+        tmp_path_factory: pytest.TempPathFactory, week_store: LocalStore) -> None:
+    # GIVEN an app's alarms evaluated once with a store to keep them in
+    app = CATALOG.get("jobseek")
+    cfg = parse_alarms(app, CATALOG.path)
+    first = LocalAlarms(metrics=LocalMetrics(store=week_store), store=week_store)
+    first.evaluate_alarms(cfg, now=DATA_END - timedelta(minutes=30))
+    # WHEN a new process (a new source on the same store) asks 30 minutes later
+    metrics = CountingMetrics(week_store)
+    again = LocalAlarms(metrics=metrics, store=week_store).evaluate_alarms(cfg, now=DATA_END)
+    # THEN it reads only the minutes since the checkpoint and answers like a fresh evaluation
+    assert metrics.spans and max(metrics.spans) <= timedelta(minutes=31)
+    fresh = local_alarms(week_store).evaluate_alarms(cfg, now=DATA_END)
+    assert again.keys() == fresh.keys()
+    for name in fresh:
+        assert again[name][1].transitions == fresh[name][1].transitions
+        assert again[name][1].states == fresh[name][1].states
+
+
+def test_while_the_history_warms_up_an_app_not_reached_is_pending_at_once(
+        week_store: LocalStore) -> None:
+    # GIVEN a warm-up that has evaluated iLikeYaCut's alarms but not JobSeek's yet
+    source = local_alarms(week_store, now=DATA_END)
+    ily, js = (parse_alarms(CATALOG.get(a), CATALOG.path) for a in ("ilikeyacut", "jobseek"))
+    with source.warming():
+        source.warm_up(ily)
+        # WHEN a page asks for both
+        ready = source.evaluate_alarms(ily)
+        # THEN the evaluated app answers and the other one says it is pending, without waiting
+        with pytest.raises(AlarmHistoryPending):
+            source.evaluate_alarms(js)
+        assert source.history_pending
+    assert ready and not source.history_pending
+    assert source.evaluate_alarms(js)  # once the warm-up is over, a page evaluates it itself

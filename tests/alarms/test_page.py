@@ -18,6 +18,7 @@ from tests.conftest import ROOT
 from tests.helpers import signed_in_app
 
 PAGE = "app_pages/alarms.py"
+FIRING = ":material/notifications_active:"  # the firing icon (a Material icon, not an emoji)
 
 
 def table(at: AppTest, i: int = 0) -> list[dict[str, object]]:
@@ -71,10 +72,10 @@ def test_overview_shows_each_apps_firing_count(firing_runtime: Runtime) -> None:
     lines = [c.value for c in at.caption if "firing" in c.value]
 
     def caption(n: int) -> str:
-        return (f":red-badge[🚨 {n} alarm{'' if n == 1 else 's'} firing]" if n
+        return (f":red-badge[{FIRING} {n} alarm{'' if n == 1 else 's'} firing]" if n
                 else ":green-badge[No alarm firing]")
 
-    assert lines == [caption(counts["ilikeyacut"]), ":red-badge[🚨 1 alarm firing]"]
+    assert lines == [caption(counts["ilikeyacut"]), f":red-badge[{FIRING} 1 alarm firing]"]
 
 
 def _badge_script() -> None:
@@ -100,9 +101,9 @@ def test_sidebar_badge_while_an_alarm_fires(firing_runtime: Runtime, apps: list[
     count = at.session_state["count"]
     badges = [m.value for m in at.sidebar.markdown if "firing" in m.value]
     if shown:
-        assert count == 1 and badges == [":red-badge[🚨 1 alarm firing]"]
+        assert count == 1 and badges == [f":red-badge[{FIRING} 1 alarm firing]"]
     else:  # ilikeyacut fires only during a simulated incident
-        assert badges == ([f":red-badge[🚨 {count} alarm{'' if count == 1 else 's'} firing]"]
+        assert badges == ([f":red-badge[{FIRING} {count} alarm{'' if count == 1 else 's'} firing]"]
                           if count else [])
 
 

@@ -40,6 +40,18 @@ def test_signed_out_run_shows_only_the_login_form(installed_runtime) -> None:
     assert installed_runtime.cache.snapshot()["upstream_calls"] == {}
 
 
+def test_a_signed_out_run_without_a_cookie_prints_nothing(installed_runtime, capfd) -> None:
+    # GIVEN a test client, whose cookie jar is a stand-in object, not a cookie
+    at = home()
+    # WHEN a signed-out visitor opens the page and signs in
+    at.run()
+    submit(at, "alice", ALICE_PW)
+    # THEN nothing reaches the JWT decoder: no "Invalid token type" line on stdout
+    out, err = capfd.readouterr()
+    assert "Invalid token type" not in out + err
+    assert at.session_state["authentication_status"] is True
+
+
 @pytest.mark.parametrize("page", PAGE_FILES)
 def test_every_page_file_is_the_login_form_while_signed_out(installed_runtime, page: str) -> None:
     before = installed_runtime.cache.snapshot()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,10 +23,9 @@ from analytics.sources import Runtime, build_runtime, set_runtime
 from ingest import app as lambda_app
 from ingest import events as ingest_http
 from ingest import sinks as ingest_sinks
-from tests.conftest import ROOT, local_env
+from tests.conftest import NOW_MS, ROOT, frozen_clock, local_env
 
 TABLE = "central-analytics-metrics"
-NOW_MS = int(time.time() * 1000)
 
 
 def unique_name(prefix: str = "T") -> str:
@@ -40,7 +38,7 @@ def metric(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "applicationId": "jobseek", "metricName": "ApplicationsSent", "value": 3,
         "unit": "Count", "dimensions": [{"name": "Plan", "value": "pro"}],
-        "timestamp": int(time.time() * 1000) - 60_000,
+        "timestamp": NOW_MS - 60_000,
     }
     base.update(overrides)
     return base
@@ -71,7 +69,8 @@ def custom_rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     data_dir = tmp_path_factory.mktemp("custom-store")
     env = local_env(data_dir, INGEST_ENABLED="true", INGEST_PORT="0",
                     SIMULATOR_HISTORY_DAYS="1")
-    rt = build_runtime(load_settings(env, secrets={}), cache=QueryCache())
+    clock = frozen_clock()
+    rt = build_runtime(load_settings(env, secrets={}), cache=QueryCache(clock=clock), clock=clock)
     yield rt
     rt.stop()
 
@@ -142,12 +141,12 @@ def aws() -> Iterator[AwsSide]:
         create_table(ddb)
         settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "us-east-1",
                                   "METRICS_TABLE": TABLE}, secrets={})
-        cache = QueryCache()
+        clock = frozen_clock()
         catalog = load_catalog(ROOT / "apps.toml")
-        rt = build_runtime(settings, cache=cache, catalog=catalog)
+        rt = build_runtime(settings, cache=QueryCache(clock=clock), catalog=catalog, clock=clock)
         sink = ingest_sinks.DynamoDBSink(TABLE, ddb, sleep=lambda _s: None)
         resolver = lambda_app.build_resolver(sink, catalog.ids(), emit_emf=False,
-                                             require_iam_auth=True)
+                                             require_iam_auth=True, clock=clock)
         yield AwsSide(rt, ddb, boto3.client("cloudwatch", region_name="us-east-1"), sink,
                       resolver)
 

@@ -23,7 +23,7 @@ from analytics.local.ingest_server import IngestServer, build_local_resolver
 from analytics.local.simulator import DAY_MS
 from analytics.local.store import LocalStore
 from ingest import keys as ingest_keys
-from tests.conftest import ROOT
+from tests.conftest import NOW_MS, ROOT
 
 CATALOG: Catalog = load_catalog(ROOT / "apps.toml")
 T0 = 20_782 * DAY_MS  # 2026-11-25 00:00 UTC, a Wednesday
@@ -132,15 +132,16 @@ def test_a_restart_fills_exactly_the_gap(tmp_path: Path) -> None:
 
 def test_live_points_go_through_the_http_endpoint(sink: DuckDBSink) -> None:
     # 37 s into the previous minute: history (and its last hour at 5 s) ends at 35 s.
-    now = int(time.time() * 1000) // GRID_MS * GRID_MS - GRID_MS + 37_000
+    now = NOW_MS // GRID_MS * GRID_MS - GRID_MS + 37_000
     f = feeder(sink, now_ms=now, days=1)
     f.fill()
-    server = IngestServer(build_local_resolver(CATALOG, sink, "tok"), "tok", port=0).start()
+    server = IngestServer(build_local_resolver(CATALOG, sink, "tok", clock=f.clock), "tok",
+                          port=0).start()
     try:
         assert int(sink.store.get_meta(WATERMARK) or 0) == now - 2_000
         assert f.send_due(server.url, "tok") == 0  # nothing due yet
         f.clock_state["now"] += 12  # type: ignore[attr-defined]  # 40 s and 45 s are due
-        sent_at = int(time.time() * 1000)
+        sent_at = int(f.clock_state["now"] * 1000)  # type: ignore[attr-defined]
         assert f.send_due(server.url, "tok") == 8 * 2
         assert server.statuses[202] == 2  # one POST per app
         assert int(sink.store.get_meta(WATERMARK) or 0) == now + 8_000
@@ -160,10 +161,11 @@ def test_live_points_go_through_the_http_endpoint(sink: DuckDBSink) -> None:
 
 
 def test_a_wrong_token_keeps_going_and_a_down_endpoint_is_retried(sink: DuckDBSink) -> None:
-    now = int(time.time() * 1000) // GRID_MS * GRID_MS - GRID_MS + 37_000
+    now = NOW_MS // GRID_MS * GRID_MS - GRID_MS + 37_000
     f = feeder(sink, now_ms=now, days=1)
     f.fill()
-    server = IngestServer(build_local_resolver(CATALOG, sink, "right"), "right", port=0).start()
+    server = IngestServer(build_local_resolver(CATALOG, sink, "right", clock=f.clock), "right",
+                          port=0).start()
     try:
         f.clock_state["now"] += 5  # type: ignore[attr-defined]
         before = sink.store.get_meta(WATERMARK)
@@ -181,13 +183,14 @@ def test_a_wrong_token_keeps_going_and_a_down_endpoint_is_retried(sink: DuckDBSi
 
 
 def test_catch_up_backfills_so_the_first_post_is_on_time(sink: DuckDBSink) -> None:
-    now = int(time.time() * 1000) // GRID_MS * GRID_MS - GRID_MS + 12_000
+    now = NOW_MS // GRID_MS * GRID_MS - GRID_MS + 12_000
     f = feeder(sink, now_ms=now, days=1)
     f.fill()
     f.clock_state["now"] += 21  # type: ignore[attr-defined]  # starting late: 15 ... 30 s due
     assert f.catch_up() == 4
     assert int(sink.store.get_meta(WATERMARK) or 0) == now + 18_000
-    server = IngestServer(build_local_resolver(CATALOG, sink, "tok"), "tok", port=0).start()
+    server = IngestServer(build_local_resolver(CATALOG, sink, "tok", clock=f.clock), "tok",
+                          port=0).start()
     try:
         assert f.send_due(server.url, "tok") == 0
         f.clock_state["now"] += 3  # type: ignore[attr-defined]  # the 35 s point is due
@@ -203,8 +206,8 @@ def test_the_live_thread_sends_on_its_own(sink: DuckDBSink) -> None:
     server = IngestServer(build_local_resolver(CATALOG, sink, "t"), "t", port=0).start()
     try:
         f.start_live(server.url, "t")
-        deadline = time.time() + 5
-        while f.sent < 16 and time.time() < deadline:
+        deadline = time.monotonic() + 5
+        while f.sent < 16 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert f.sent >= 16 and server.statuses[202] >= 2
     finally:

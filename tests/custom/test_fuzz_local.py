@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,10 @@ from analytics.core.catalog import load_catalog
 from analytics.local.custom_sink import DuckDBSink
 from analytics.local.ingest_server import IngestServer, build_local_resolver
 from analytics.local.store import LocalStore
-from tests.conftest import ROOT
+from tests.conftest import NOW_MS, ROOT
 from tests.custom.conftest import http_post
 
 EXAMPLES = int(os.environ.get("LOCAL_FUZZ_EXAMPLES", "150"))
-NOW_MS = int(time.time() * 1000)
 
 scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(
     max_size=20)
@@ -58,7 +56,8 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[IngestS
     path: Path = tmp_path_factory.mktemp("fuzz") / "fuzz.duckdb"
     store = LocalStore(path)
     sink = DuckDBSink(store)
-    server = IngestServer(build_local_resolver(load_catalog(ROOT / "apps.toml"), sink, "t"), "t",
+    server = IngestServer(build_local_resolver(load_catalog(ROOT / "apps.toml"), sink, "t",
+                                               clock=lambda: NOW_MS / 1000), "t",
                           port=0).start()
     yield server, sink
     server.stop()

@@ -4,10 +4,9 @@ aggregated per period like CloudWatch, with TTL-expired items hidden and DynamoD
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
 import numpy as np
@@ -21,6 +20,7 @@ from analytics.custom import service as cm
 from analytics.custom.aws import AwsCustom
 from analytics.realtime import service as realtime
 from analytics.sources import Runtime
+from tests.conftest import NOW, NOW_MS
 from tests.custom.conftest import TABLE, AwsSide, http_post, metric, unique_name
 
 
@@ -52,12 +52,12 @@ def _post_all(side: Side, items: list[dict[str, Any]]) -> None:
 
 def test_round_trip_post_then_series_and_latest(side: Side) -> None:
     name = unique_name("Rt")
-    now_ms = int(time.time() * 1000)
+    now_ms = NOW_MS
     ts = now_ms - 2_000
     assert side.post(metric(applicationId="ilikeyacut", metricName=name, value=42,
                             timestamp=ts))[0] == 202
     side.announce("ilikeyacut", name)
-    start, end = realtime.realtime_window()
+    start, end = realtime.realtime_window(NOW)
     got = cm.custom_metric_series(
         side.rt, "ilikeyacut", name, start=start, end=end, period=10, stat="Sum", kind="realtime"
     )
@@ -79,7 +79,7 @@ def test_round_trip_post_then_series_and_latest(side: Side) -> None:
 def test_aggregation_per_period_equals_numpy(side: Side, stat: str) -> None:
     name = unique_name("Agg")
     rng = np.random.default_rng(11)
-    start = align_down(datetime.now(UTC) - timedelta(minutes=25), 300)
+    start = align_down(NOW - timedelta(minutes=25), 300)
     start_ms = int(start.timestamp() * 1000)
     offsets = rng.choice(15 * 60_000, size=160, replace=False)
     values = np.round(rng.normal(50, 20, 160), 4)
@@ -111,14 +111,14 @@ def test_aggregation_per_period_equals_numpy(side: Side, stat: str) -> None:
 
 def test_expired_items_are_filtered_on_aws(aws: AwsSide) -> None:
     name = unique_name("Ttl")
-    now = int(time.time() * 1000)
+    now = NOW_MS
     assert aws.post({"metrics": [metric(metricName=name, value=1, timestamp=now - 60_000),
                                  metric(metricName=name, value=2, timestamp=now - 30_000)]})[
         0] == 202
     [item] = [i for i in aws.scan() if int(i["ts_ms"]["N"]) == now - 60_000]
     item["ttl"] = {"N": str(now // 1000 - 5)}  # expired, not yet deleted by DynamoDB
     aws.ddb.put_item(TableName="central-analytics-metrics", Item=item)
-    start, end = realtime.realtime_window()
+    start, end = realtime.realtime_window(NOW)
     frame = cm.custom_metric_series(
         aws.rt, "jobseek", name, start=start, end=end, period=60, stat="SampleCount"
     ).value
@@ -137,14 +137,14 @@ def test_expired_rows_are_filtered_locally(custom_rt: Runtime) -> None:
     from analytics.local.custom_sink import DuckDBSink
 
     name = unique_name("Ttl")
-    now = int(time.time() * 1000)
+    now = NOW_MS
     sink = DuckDBSink(custom_rt.local.store)
     frame = pd.DataFrame({
         "metric_id": f"jobseek#{name}", "sort_key": [str(now * 10**20), str((now - 1) * 10**20)],
         "ts_ms": [now, now - 1], "dims": "", "value": [1.0, 5.0], "unit": None, "app": "jobseek",
         "metric_name": name, "received_ms": now, "ttl": [now // 1000 + 60, now // 1000 - 1]})
     sink.write_frame(frame)
-    start, end = realtime.realtime_window()
+    start, end = realtime.realtime_window(NOW)
     got = cm.custom_metric_series(
         custom_rt, "jobseek", name, start=start, end=end, period=60, stat="Sum"
     ).value
@@ -157,14 +157,14 @@ def test_dynamodb_reads_are_paginated_and_project_only_needed_attributes(
     aws.rt.sources = dataclasses.replace(aws.rt.sources, custom=AwsCustom(
         clients=cast(AwsCustom, aws.rt.sources.custom).clients, table=TABLE, page_limit=7))
     name = unique_name("Page")
-    now = int(time.time() * 1000)
+    now = NOW_MS
     _post_all(aws, [metric(metricName=name, value=i, timestamp=now - 100_000 + i * 1000)
                     for i in range(60)])
     seen: list[dict[str, Any]] = []
     client = cast(AwsCustom, aws.rt.sources.custom).clients.client("dynamodb")
     client.meta.events.register("provide-client-params.dynamodb.Query",
                                 lambda params, **_: seen.append(dict(params)))
-    start, end = realtime.realtime_window()
+    start, end = realtime.realtime_window(NOW)
     frame = cm.custom_metric_series(
         aws.rt, "jobseek", name, start=start, end=end, period=60, stat="Sum"
     ).value
@@ -189,7 +189,7 @@ def test_listing_uses_the_apps_namespace_plus_the_catalogs_mau_metric(aws: AwsSi
 
 
 def test_bad_input_is_a_clear_error(custom_rt: Runtime) -> None:
-    start, end = realtime.realtime_window()
+    start, end = realtime.realtime_window(NOW)
     with pytest.raises(ValueError, match="unknown application 'nope'"):
         cm.custom_metric_series(custom_rt, "nope", "X", start=start, end=end, period=60)
     with pytest.raises(ValueError, match="invalid metric name"):
@@ -211,7 +211,7 @@ def test_bad_input_is_a_clear_error(custom_rt: Runtime) -> None:
 def test_a_user_cannot_read_another_apps_metrics(custom_rt: Runtime) -> None:
     access.set_principal(access.Principal("viewer", "viewer", frozenset({"ilikeyacut"})))
     try:
-        start, end = realtime.realtime_window()
+        start, end = realtime.realtime_window(NOW)
         with pytest.raises(access.AccessDenied):
             cm.custom_metric_series(
                 custom_rt, "jobseek", "JobSearches", start=start, end=end, period=60

@@ -41,6 +41,8 @@ ALLOWED_TASK_ACTIONS = {
     "apigateway:GET",  # REST API names and stages
     "rds:DescribeDBInstances",  # the doctor: catalog instances exist
     "tag:GetResources",
+    # the shared cache tier (on by default: the service may scale to 4 tasks); IAM auth
+    "elasticache:Connect",
 }
 
 
@@ -234,6 +236,11 @@ def test_task_role_resources_are_scoped(s: Synth) -> None:
             assert [r.rsplit("::", 1)[1][:-4] for r in rendered] == ["/restapis/*", "/apis/*"]
         elif actions == {"rds:DescribeDBInstances"}:
             assert [r.rsplit(":db:", 1)[1][:-4] for r in rendered] == ["jobseek-postgres"]
+        elif actions == {"elasticache:Connect"}:  # the stack's cache and its one user only
+            cache = s.one("AWS::ElastiCache::ServerlessCache")[0]
+            users = [k for k, u in s.resources("AWS::ElastiCache::User").items()
+                     if u["Properties"]["UserName"] != "default"]
+            assert [ref_id(r) for r in as_list(st["Resource"])] == [cache, *users]
         else:
             assert as_list(st["Resource"]) == ["*"]
             assert not actions & {"logs:StartQuery", "dynamodb:Query", "apigateway:GET",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
@@ -19,8 +19,8 @@ from analytics.core.settings import load_settings
 from analytics.local.store import LocalStore
 from analytics.metrics.aws import AwsMetrics
 from analytics.metrics.local import LocalMetrics
+from tests.conftest import NOW
 
-NOW = datetime.now(UTC)
 #: Window start: aligned to 5 minutes, 40 minutes ago, so 60 s and 300 s periods are valid.
 START = align_down(NOW - timedelta(minutes=40), 300)
 END = START + timedelta(minutes=30)
@@ -73,7 +73,7 @@ def aws_backend() -> Iterator[AwsMetrics]:
             } for s, v in points]
             for i in range(0, len(data), 500):
                 cw.put_metric_data(Namespace=ns, MetricData=data[i:i + 500])
-        yield AwsMetrics(clients=AwsClients(settings, QueryCache()))
+        yield AwsMetrics(clients=AwsClients(settings, QueryCache()), clock=lambda: NOW)
 
 
 @pytest.fixture(params=["local", "aws"])

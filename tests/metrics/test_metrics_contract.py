@@ -70,3 +70,13 @@ def test_whole_window_bucket(backend) -> None:
 def test_empty_query_list(backend) -> None:
     frame = backend.get_metric_data([], start=START, end=END)
     assert frame.empty and list(frame.columns) == TIDY_COLUMNS
+
+
+def test_a_percentile_over_a_window_without_samples_is_an_empty_answer(backend) -> None:
+    # GIVEN a series that exists, and a window a day before its first sample
+    q = api_query("ilikeyacut", API, "Latency", stat="p95", period=300)
+    start = START - timedelta(days=1)
+    # WHEN its p95 is asked for over that window
+    frame = backend.get_metric_data([q], start=start, end=start + timedelta(minutes=30))
+    # THEN the answer is empty (no points), not an error
+    assert list(frame.columns) == TIDY_COLUMNS and frame.empty

@@ -15,7 +15,7 @@ from analytics.core.periods import PeriodError
 from analytics.core.settings import load_settings
 from analytics.metrics.aws import AwsMetrics
 from analytics.metrics.queries import api_query, lambda_query
-from tests.metrics.conftest import END, SERIES, START
+from tests.metrics.conftest import END, NOW, SERIES, START
 
 API = Api(id="k3x9ab12cd", name="ilikeyacut-api", kind="http")
 LAT = SERIES[("AWS/ApiGateway", "Latency", (("ApiId", API.id),))]
@@ -42,7 +42,7 @@ def test_local_percentiles_per_bucket(local_backend) -> None:
 def stubbed() -> tuple[AwsMetrics, Stubber, QueryCache]:
     cache = QueryCache()
     settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "eu-west-1"}, secrets={})
-    backend = AwsMetrics(clients=AwsClients(settings, cache))
+    backend = AwsMetrics(clients=AwsClients(settings, cache), clock=lambda: NOW)
     stub = Stubber(backend.clients.client("cloudwatch"))
     return backend, stub, cache
 

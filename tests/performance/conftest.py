@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,10 @@ from analytics.metrics.local import LocalMetrics
 from analytics.metrics.queries import MetricQuery, percentile_of
 from analytics.performance.page import page_queries
 from analytics.sources import Runtime, build_runtime
+from tests.conftest import NOW, frozen_clock
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "apps.toml")
-NOW = datetime.now(UTC)
 #: A 30-minute window 40 minutes ago, 5-minute buckets: valid for CloudWatch and small for moto.
 START = align_down(NOW - timedelta(minutes=40), 300)
 END = START + timedelta(minutes=30)
@@ -103,9 +103,9 @@ def aws_settings() -> Any:
 
 def aws_runtime(catalog: Catalog = CATALOG) -> Runtime:
     """An aws runtime (call inside ``mock_aws``) with its own cache and call counters."""
-    cache = QueryCache()
-    settings = aws_settings()
-    return build_runtime(settings, cache=cache, catalog=catalog)
+    clock = frozen_clock()
+    return build_runtime(aws_settings(), cache=QueryCache(clock=clock), catalog=catalog,
+                         clock=clock)
 
 
 @pytest.fixture
@@ -141,12 +141,20 @@ def _decode(values: Any) -> list[Any]:
 
 
 def spec_points(element: Any) -> pd.DataFrame:
-    """The (trace name, x, y) points of an AppTest plotly element, as drawn."""
+    """The (trace name, x, y) points of an AppTest plotly element, as drawn.
+
+    A trace gives its times as strings (the shown zone's wall clock: UTC under AppTest) or, on
+    a regular grid, as a start and a step (``x0``/``dx``, missing buckets as NaN gaps).
+    """
     spec = json.loads(element.proto.spec)
     rows = []
     for trace in spec["data"]:
-        xs, ys = _decode(trace.get("x", [])), _decode(trace.get("y", []))
-        rows += [(trace.get("name"), pd.Timestamp(x, tz="UTC"), float(y))
-                 for x, y in zip(xs, ys, strict=True)]
+        ys = _decode(trace.get("y", []))
+        if "x0" in trace:
+            x0 = pd.Timestamp(trace["x0"], tz="UTC")
+            xs = [x0 + pd.Timedelta(milliseconds=trace["dx"] * i) for i in range(len(ys))]
+        else:
+            xs = [pd.Timestamp(x, tz="UTC") for x in _decode(trace.get("x", []))]
+        rows += [(trace.get("name"), x, float(y)) for x, y in zip(xs, ys, strict=True)
+                 if y is not None and y == y]
     return pd.DataFrame(rows, columns=["name", "timestamp", "value"])
-

@@ -22,6 +22,7 @@ from analytics.performance.page import page_queries
 from tests.performance.conftest import (
     CATALOG,
     END,
+    NOW,
     START,
     TR,
     aws_runtime,
@@ -90,7 +91,7 @@ def _metric(qd: dict[str, Any]) -> tuple[str, str, tuple[tuple[str, str], ...], 
 
 
 def test_percentile_queries_request_shape_and_parsing() -> None:
-    backend = AwsMetrics(clients=AwsClients(aws_settings(), QueryCache()))
+    backend = AwsMetrics(clients=AwsClients(aws_settings(), QueryCache()), clock=lambda: NOW)
     stub, seen = _capture(backend)
     app = CATALOG.get("jobseek")
     queries = [q for q in page_queries(app, TR) if percentile_of(q.stat) is not None]
@@ -121,7 +122,7 @@ def test_percentile_queries_request_shape_and_parsing() -> None:
 
 
 def test_service_specific_names_and_dimensions_in_the_request() -> None:
-    backend = AwsMetrics(clients=AwsClients(aws_settings(), QueryCache()))
+    backend = AwsMetrics(clients=AwsClients(aws_settings(), QueryCache()), clock=lambda: NOW)
     stub, seen = _capture(backend)
     stub.add_response("get_metric_data", {"MetricDataResults": []}, None)
     queries = page_queries(CATALOG.get("jobseek"), TR)

@@ -166,7 +166,7 @@ def test_sections_on_the_simulated_store_have_data_for_every_resource(local_runt
                                                                       compare: bool) -> None:
     from analytics.core.periods import preset_range
 
-    tr = preset_range("24h")
+    tr = preset_range("24h", local_runtime.now())
     for app in local_runtime.catalog.apps:
         page = performance.performance(local_runtime, app, tr=tr, compare=compare)
         for sec in page.sections:

@@ -14,9 +14,10 @@ def _page() -> None:
     from analytics.core.cache import Cached, QueryCache, UpstreamError
     from analytics.ui.frame import freshness, page_frame
 
-    rt = SimpleNamespace(cache=QueryCache(), sources=SimpleNamespace(description="fake (test)"))
+    rt = SimpleNamespace(cache=QueryCache(), sources=SimpleNamespace(description="fake (test)"),
+                         clock=lambda: 1_700_000_600.0)
     mode = st.session_state.get("mode")
-    with page_frame(rt):  # type: ignore[arg-type]  # a stand-in with the two attributes used
+    with page_frame(rt):  # type: ignore[arg-type]  # a stand-in with the attributes used
         st.title("A page")
         if mode == "stale":
             stale = Cached(1, 1_700_000_000.0, stale=True, error="TimeoutError: read timed out")

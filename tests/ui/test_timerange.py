@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from tests.conftest import NOW
 from tests.helpers import signed_in_app
 
 
 def test_custom_range_from_the_url(installed_runtime) -> None:
-    now = datetime.now(UTC)
+    now = NOW
     end = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0) \
         - timedelta(hours=2)
     start = end - timedelta(hours=6)

@@ -140,6 +140,18 @@ class DeployConfig:
     #: Cognito groups of the read API: JSON ``{"group": {"role": "admin"|"viewer",
     #: "apps": [...]}}`` (no ``apps``: every app).
     api_groups: str = "{}"
+    #: Most dashboard tasks the CPU autoscaling may run (1: a single task, never scaled out).
+    max_tasks: int = 4
+    #: The shared cache tier (``-c cache_tier=auto|on|off``): auto = on when ``max_tasks`` > 1.
+    cache_tier: str = "auto"
+    #: Usage limits of the serverless cache: they cap its bill (docs/deploy.md).
+    cache_max_gb: int = 1
+    cache_max_ecpu_per_second: int = 5000
+
+    @property
+    def cache_enabled(self) -> bool:
+        """Whether the stack deploys the shared cache tier (and hands its URL to the task)."""
+        return self.cache_tier == "on" or (self.cache_tier == "auto" and self.max_tasks > 1)
 
     @property
     def is_billing_region(self) -> bool:
@@ -204,6 +216,11 @@ def load_config(ctx: Mapping[str, Any]) -> DeployConfig:
         allow_insecure_http=_pick(ctx, INSECURE_HTTP_KEY, _as_bool, d.allow_insecure_http),
         api_admin_principals=_pick(ctx, "api_admin_principals", _as_list, ()),
         api_groups=_pick(ctx, "api_groups", _as_json_object, d.api_groups),
+        max_tasks=_pick(ctx, "max_tasks", _as_int, d.max_tasks),
+        cache_tier=(_pick(ctx, "cache_tier", _as_opt_str, None) or d.cache_tier).lower(),
+        cache_max_gb=_pick(ctx, "cache_max_gb", _as_int, d.cache_max_gb),
+        cache_max_ecpu_per_second=_pick(ctx, "cache_max_ecpu_per_second", _as_int,
+                                        d.cache_max_ecpu_per_second),
     )
     _validate(cfg)
     return cfg
@@ -239,6 +256,13 @@ def _validate(cfg: DeployConfig) -> None:
         )
     if cfg.retention_days < 1:
         raise ConfigError("context retention_days must be >= 1")
+    if cfg.max_tasks < 1:
+        raise ConfigError("context max_tasks must be >= 1")
+    if cfg.cache_tier not in ("auto", "on", "off"):
+        raise ConfigError(f"context cache_tier={cfg.cache_tier!r}: expected auto, on or off")
+    if cfg.cache_max_gb < 1 or not 1000 <= cfg.cache_max_ecpu_per_second <= 15_000_000:
+        raise ConfigError("context cache_max_gb must be >= 1 and cache_max_ecpu_per_second "
+                          "between 1000 and 15000000")
     if cfg.replica_region is not None:
         if not REGION_RE.fullmatch(cfg.replica_region):
             raise ConfigError(f"context replicaRegion={cfg.replica_region!r}: expected a region "

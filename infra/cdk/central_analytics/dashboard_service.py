@@ -21,6 +21,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from central_analytics.cache_tier import CacheTier
 from central_analytics.catalog import CatalogApp
 from central_analytics.config import REPO_ROOT, DeployConfig
 from central_analytics.nag import acknowledge
@@ -31,7 +32,7 @@ CONTAINER_PORT = 8501
 HEALTH_CHECK_PATH = "/_stcore/health"
 IDLE_TIMEOUT_SECONDS = 3600
 STICKINESS = cdk.Duration.hours(12)
-MIN_TASKS, MAX_TASKS, CPU_TARGET_PCT = 1, 4, 60
+MIN_TASKS, CPU_TARGET_PCT = 1, 60
 # An empty user list: the dashboard starts, nobody can log in until an operator uploads real
 # credentials (docs/deploy.md). CloudFormation only re-applies it if this text changes.
 CREDENTIALS_PLACEHOLDER = "credentials:\n  usernames: {}\n"
@@ -120,8 +121,20 @@ class DashboardService(Construct):
         )
         self.service = self._service(cfg, table)
         self._tune_target_group()
+        self.cache_tier: CacheTier | None = None
+        if cfg.cache_enabled:  # several tasks: one cache, budgets and deny-list for all
+            self.cache_tier = CacheTier(
+                self, "CacheTier", cfg=cfg, vpc=self.network.vpc,
+                subnets=self.network.vpc.select_subnets(
+                    subnet_type=cdk.aws_ec2.SubnetType.PRIVATE_ISOLATED),
+                clients=self.service.service.connections.security_groups[0],
+                task_role=self.task_role)
+            container = self.service.task_definition.default_container
+            assert container is not None
+            for key, value in self.cache_tier.env.items():
+                container.add_environment(key, value)
         scaling = self.service.service.auto_scale_task_count(
-            min_capacity=MIN_TASKS, max_capacity=MAX_TASKS
+            min_capacity=MIN_TASKS, max_capacity=cfg.max_tasks
         )
         scaling.scale_on_cpu_utilization(
             "Cpu",

@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from central_analytics.cache_tier import cache_subnets
 from central_analytics.config import DeployConfig
 from central_analytics.nag import acknowledge
 
@@ -33,7 +34,8 @@ class Network(Construct):
             subnet_configuration=[
                 ec2.SubnetConfiguration(
                     name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24
-                )
+                ),
+                *([cache_subnets()] if cfg.cache_enabled else []),
             ],
             # True would add a custom-resource Lambda; nothing uses the default SG anyway.
             restrict_default_security_group=False,
