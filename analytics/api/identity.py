@@ -10,13 +10,13 @@ and apps. An identity matching nothing sees nothing.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from analytics.api.errors import ApiError, Code
 from analytics.core.access import Principal
+from ingest.guard import arn_matches
 
 EVERY_APP = frozenset({"*"})
 
@@ -29,17 +29,6 @@ def principal_for_apps(name: str, apps: frozenset[str] | None) -> Principal:
     if "*" in apps:
         return Principal(name, "admin", None)
     return Principal(name, "viewer", frozenset(apps))
-
-
-def arn_matches(arn: str, pattern: str) -> bool:
-    """Exact or glob match; an IAM role ARN also matches that role's STS sessions."""
-    if fnmatch.fnmatchcase(arn, pattern):
-        return True
-    head, sep, role = pattern.partition(":role/")
-    if sep and head.startswith("arn:") and ":iam::" in head:
-        sts = head.replace(":iam::", ":sts::", 1) + ":assumed-role/" + role.rsplit("/", 1)[-1]
-        return arn.startswith(sts + "/")
-    return False
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from analytics.api.errors import ApiError, Code
+from ingest.keys import parse_dims
 
 #: The longest text argument the API reads (names, ids); longer is refused before any lookup.
 MAX_TEXT = 256
@@ -71,32 +72,7 @@ def aws_datetime(ts: datetime | pd.Timestamp | float | int) -> str:
 
 
 def dimensions_of(canonical: str) -> list[dict[str, str]]:
-    """``"Plan=pro,Region=eu"`` -> ``[{"name": "Plan", "value": "pro"}, ...]``.
-
-    Canonical strings backslash-escape ``\\``, ``,`` and ``=`` inside names and values, so
-    only unescaped separators split.
-    """
-    if not canonical:
-        return []
-    pairs: list[dict[str, str]] = []
-    parts, current, escaped = [], "", False
-    for ch in canonical:
-        if escaped:
-            current, escaped = current + ch, False
-        elif ch == "\\":
-            escaped = True
-        elif ch in ",=":
-            parts.append(current)
-            current = ""
-            if ch == ",":
-                pairs.append(_pair(parts))
-                parts = []
-        else:
-            current += ch
-    parts.append(current)
-    pairs.append(_pair(parts))
-    return pairs
-
-
-def _pair(parts: list[str]) -> dict[str, str]:
-    return {"name": parts[0], "value": "=".join(parts[1:])}
+    """``"Plan=pro,Region=eu"`` -> ``[{"name": "Plan", "value": "pro"}, ...]``: the stored
+    canonical string read back by the ingest path's own parser, so the API cannot disagree
+    with the writer about escaped ``\\``, ``,`` and ``=``."""
+    return [{"name": n, "value": v} for n, v in parse_dims(canonical)]

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 from graphql import parse, validate
-from metric_stream.publisher import PUBLISH, publish_all, updates_from_records
+from metric_stream.publisher import PUBLISH, dimensions_of, publish_all, updates_from_records
 
 from analytics.api.schema import schema
 from analytics.api.updates import updates_from
-from ingest.keys import build_item
+from ingest.keys import build_item, canonical_dims, parse_dims
 from ingest.sinks import to_attribute_values
 
 TABLE = "central-analytics-metrics"
@@ -84,3 +84,16 @@ def test_each_group_is_one_mutation_and_a_failure_retries_from_its_first_record(
     assert answer == {"batchItemFailures": [{"itemIdentifier": seq["Signups"]}]}
     assert publish_all(stream_records, lambda _b: (200, {"data": {}})) == {
         "batchItemFailures": []}
+
+
+@pytest.mark.parametrize("pairs", [
+    [], [("Plan", "pro")], [("Plan", "pro"), ("Region", "eu-west-1")],
+    [("a", "b,c=d"), ("k\\", "=v,")], [("x", "")]])
+def test_the_stream_lambda_reads_dimensions_as_the_writer_wrote_them(
+        pairs: list[tuple[str, str]]) -> None:
+    # GIVEN dimensions stored in the writer's canonical form, separators inside names and values
+    canonical = canonical_dims(pairs)
+    # WHEN the stream Lambda (which ships alone, without the ingest package) reads them back
+    got = dimensions_of(canonical)
+    # THEN it finds the pairs the ingest path's own parser finds
+    assert [(d["name"], d["value"]) for d in got] == parse_dims(canonical) == sorted(pairs)

@@ -39,8 +39,9 @@ def caller_arn(event: Mapping[str, Any]) -> str | None:
     return arn if isinstance(arn, str) and arn else None
 
 
-def _arn_matches(arn: str, pattern: str) -> bool:
-    """Exact or glob match; an IAM role ARN also matches that role's STS sessions."""
+def arn_matches(arn: str, pattern: str) -> bool:
+    """Exact or glob match; an IAM role ARN also matches that role's STS sessions (the read
+    API's IAM callers are matched by this same rule)."""
     if fnmatch.fnmatchcase(arn, pattern):
         return True
     head, sep, role = pattern.partition(":role/")
@@ -59,7 +60,7 @@ def iam_authorizer(principals: Mapping[str, Iterable[str]]) -> Authorizer:
         if arn is None:
             return None
         return frozenset(app for app, pats in table.items()
-                         if any(_arn_matches(arn, p) for p in pats))
+                         if any(arn_matches(arn, p) for p in pats))
 
     return authorize
 

@@ -40,7 +40,10 @@ def aws_datetime(epoch_s: float) -> str:
 
 
 def dimensions_of(canonical: str) -> list[dict[str, str]]:
-    """The stored canonical string (``Plan=pro``, ``\\ , =`` escaped) back to pairs."""
+    """The stored canonical string (``Plan=pro``, ``\\ , =`` escaped) back to pairs.
+
+    The ingest package's ``parse_dims`` does the same; this Lambda's asset is its own folder
+    alone, so it keeps a copy, and a test holds the two equal on escaped separators."""
     if not canonical:
         return []
     pairs, parts, current, escaped = [], [], "", False
