@@ -157,7 +157,7 @@ def figure(chart: Chart, *, tz: tzinfo = UTC) -> go.Figure:
     plot_px = ROW_HEIGHT * len(rows)
     layout: dict[str, Any] = {
         "template": TEMPLATE,
-        "height": plot_px + 80, "margin": {"l": 8, "r": 8, "t": 80, "b": 8},
+        "height": plot_px + 112, "margin": {"l": 56, "r": 8, "t": 80, "b": 40},
         "hovermode": "x unified", "showlegend": True,
         # above the first row's panel titles (~24 px)
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1 + 26 / plot_px, "x": 0},
@@ -175,9 +175,11 @@ def figure(chart: Chart, *, tz: tzinfo = UTC) -> go.Figure:
         p, suffix = chart.panels[i], "" if axis == 1 else str(axis)
         # The time axes are linked: only the bottom row repeats the dates.
         layout[f"xaxis{suffix}"] = {"domain": xd, "anchor": f"y{suffix}", "type": "date",
-                                    "showticklabels": i in bottom, **x_range,
+                                    "showticklabels": i in bottom, "automargin": False,
+                                    **x_range,
                                     **({"matches": "x"} if axis > 1 else {})}
-        layout[f"yaxis{suffix}"] = {"domain": yd, "anchor": f"x{suffix}", **_y_axis(p)}
+        layout[f"yaxis{suffix}"] = {"domain": yd, "anchor": f"x{suffix}", "automargin": False,
+                                    **_y_axis(p)}
         notes.append({"text": p.title, "x": sum(xd) / 2, "y": yd[1], "xref": "paper",
                       "yref": "paper", "xanchor": "center", "yanchor": "bottom",
                       "showarrow": False, "font": {"size": 13}})
