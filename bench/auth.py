@@ -27,9 +27,10 @@ def bcrypt_figures() -> None:
     t_unknown = median_time(lambda: verify_password(pw, None))
     print(f"bcrypt cost {BCRYPT_ROUNDS}: hash {t_hash * 1000:.0f} ms, verify {t_ok * 1000:.0f} ms,"
           f" unknown user {t_unknown * 1000:.0f} ms (same work: no user enumeration by timing)")
-    print(f"  guessing ceiling: {lockout.MAX_FAILURES} tries per username per "
-          f"{lockout.LOCK_SECONDS / 60:.0f} min per process; one core verifies at most "
-          f"{1 / t_ok:.1f} passwords/s")
+    print(f"  guessing ceiling: {lockout.MAX_FAILURES} failures per username and address per "
+          f"{lockout.LOCK_SECONDS / 60:.0f} min, reserved before the check (every task's with "
+          f"a shared cache tier; the user-wide limit: docs/security.md); one core verifies at "
+          f"most {1 / t_ok:.1f} passwords/s")
 
 
 def gate_figures() -> None:

@@ -225,15 +225,34 @@ def visible_lag(probes: int = 30) -> None:
           f"p50 {l50:.0f} ms, p95 {l95:.0f} ms")
     for what, lags in (("new metric name", new_name), ("new dimension set", new_dims)):
         p50, p95 = np.percentile(lags, [50, 95])
-        print(f"  {what} -> on the Realtime view (its panel / its line), {len(lags)} probes: "
-              f"p50 {p50:.2f} s, p95 {p95:.2f} s, max {max(lags):.2f} s")
+        print(f"  {what} -> on the Realtime page (a chart or the More list / a line, "
+              f"filtered for), {len(lags)} probes: p50 {p50:.2f} s, p95 {p95:.2f} s, "
+              f"max {max(lags):.2f} s")
+
+
+#: A probe not on the page after this long is recorded at this value (and shows in the max).
+GIVE_UP_S = 30.0
+
+
+def _on_page(rt: Runtime, name: str, line: str | None) -> bool:
+    """Whether the Realtime page shows the new series: a new name as a chart of its own or,
+    past the page's chart limit, in its "More custom metrics" list; a new dimension set as a
+    line of its chart when the viewer filters for it ("Dimension sets containing"), since a
+    chart draws only its busiest lines."""
+    if line is None:
+        view = realtime_view(rt, "jobseek")
+        return (any(p.key == f"custom:{name}" for p in view.custom)
+                or name in view.hidden_metrics)
+    view = realtime_view(rt, "jobseek", dims_filter=line)
+    panel = next((p for p in view.custom if p.key == f"custom:{name}"), None)
+    return panel is not None and line in panel.lines
 
 
 def new_series_lag(rt: Runtime, probes: int, rng: random.Random) -> tuple[list[float],
                                                                              list[float]]:
     """Seconds from POSTing a metric name (or dimension set) never sent before until the
-    Realtime page's data (:func:`realtime_view`, through the shared cache) holds its panel (or
-    line); each probe starts at a random phase of the cache's refresh."""
+    Realtime page's data (:func:`realtime_view`, through the shared cache) shows it
+    (:func:`_on_page`); each probe starts at a random phase of the cache's refresh."""
     srv = ingest_server(rt)
     assert srv is not None
     names: list[float] = []
@@ -248,10 +267,8 @@ def new_series_lag(rt: Runtime, probes: int, rng: random.Random) -> tuple[list[f
             t0 = time.perf_counter()
             client.record_metric("jobseek", name, 1.0, unit="Count", dimensions=dim,
                                  endpoint=srv.url, token=TOKEN)
-            while True:
-                view = realtime_view(rt, "jobseek")
-                panel = next((p for p in view.custom if p.key == f"custom:{name}"), None)
-                if panel is not None and (dim is None or f"Probe=p{i}" in panel.lines):
+            while not _on_page(rt, name, None if dim is None else f"Probe=p{i}"):
+                if time.perf_counter() - t0 > GIVE_UP_S:
                     break
                 time.sleep(0.01)
             (names if kind == "name" else dims).append(time.perf_counter() - t0)
