@@ -144,7 +144,9 @@ def tour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Record
             mp.setenv(k, v)
         _recording(recorded, mp)
         settings = load_settings(server_env(url, ANALYTICS_PAGE_DEADLINE_S="60"), secrets={})
-        rt = build_runtime(settings, cache=QueryCache(), catalog=load_catalog(apps))
+        clock = account.clock()
+        rt = build_runtime(settings, cache=QueryCache(clock=clock), catalog=load_catalog(apps),
+                           clock=clock)
         set_runtime(rt)
         try:
             _pages(rt)
