@@ -46,7 +46,7 @@ def test_a_healthy_account_passes_and_says_what_it_could_not_check(
     for k, v in server_env(moto_url, ANALYTICS_CATALOG=str(apps)).items():
         monkeypatch.setenv(k, v)
     # WHEN `python -m analytics.doctor` runs
-    code = cli.main([])
+    code = cli.main([], clock=account.clock())
     out = capsys.readouterr().out
     rows = _rows(out)
     # THEN nothing is ✗, so the exit code is 0
