@@ -48,6 +48,7 @@ from tests.aws_account import (
     seed_account,
     server_env,
 )
+from tests.conftest import frozen_clock
 from tests.helpers import signed_in_app
 from tests.infra._cdk import Synth, policies_of_role, ref_id, synth
 from tests.infra.iam_eval import ACCOUNT, Recorded, allowed, authorization
@@ -254,7 +255,8 @@ def test_every_ingest_call_is_allowed_by_the_lambda_role(stack: Synth) -> None:
             recorded.append(Recorded(f"{model.service_model.service_name}.{model.name}",
                                      copy.deepcopy(params), REGION))))
         recorded.clear()  # CreateTable was the test's own call
-        resolver = ingest_app.build_resolver(DynamoDBSink(TABLE, ddb), ["shop"], emit_emf=False)
+        resolver = ingest_app.build_resolver(DynamoDBSink(TABLE, ddb), ["shop"], emit_emf=False,
+                                             clock=frozen_clock())
         body = {"metrics": [{"applicationId": "shop", "metricName": f"M{i}", "value": i}
                             for i in range(60)]}
         answer = resolver.resolve(http_api_event("POST", "/metrics", body=json.dumps(body)),
