@@ -98,7 +98,7 @@ def aws_sources(settings: Settings, *, clients: AwsClients,
         pipeline_runner=AwsRunner(clients=clients,
                                   state_machine_arn=settings.pipeline_state_machine_arn),
         dr=AwsDrill(clients=clients, table=settings.metrics_table),
-        doctor=AwsDoctor(clients=clients, settings=settings),
+        doctor=AwsDoctor(clients=clients, settings=settings, now=when),
     )
 
 

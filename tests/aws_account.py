@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +37,19 @@ from moto.core.responses import ActionResult
 from moto.server import ThreadedMotoServer
 
 from analytics.core.catalog import Catalog, parse_catalog
+from analytics.core.clock import ManualClock
 from analytics.metrics.queries import percentile_of
 from ingest.keys import build_item
 from ingest.sinks import to_attribute_values
+from tests.conftest import NOW
 from tests.fake_endpoint import free_port
 
 REGION = "us-east-1"
 TABLE = "central-analytics-metrics"
 ROLLUPS_TABLE = "central-analytics-rollups"  # the settings' default
 REST_ID = "shoprest01"
-#: The window every datapoint is put in: inside the default 3-hour range whenever the test runs.
+#: The window every datapoint is put in: inside the default 3-hour range before the account's
+#: ``now`` (the runtime reading it runs on :meth:`Account.clock`, stopped at that ``now``).
 FIRST, STEP, POINTS = timedelta(minutes=100), timedelta(minutes=5), 6
 
 
@@ -133,6 +136,10 @@ class Account:
         default_factory=dict)
     custom: dict[str, list[float]] = field(default_factory=dict)
     costs: dict[str, float] = field(default_factory=dict)  # app -> last month's spend
+
+    def clock(self) -> ManualClock:
+        """A clock stopped at :attr:`now`, for the runtime (and cache) that reads this account."""
+        return ManualClock(self.now)
 
     def total(self, metric: str, **dims: str) -> float:
         want = tuple(sorted(dims.items()))
@@ -354,11 +361,12 @@ def _costs(account: Account) -> None:
 
 
 def seed_account(url: str, *, now: datetime | None = None, with_costs: bool = True) -> Account:
-    """Reset the server and put the whole account in it."""
+    """Reset the server and put the whole account in it, around ``now`` (default: the suite's
+    frozen NOW; moto itself still stamps alarm state changes with the wall clock)."""
     reset(url)
     shop, blog = _resources(url)
     metrics_table(url)
-    account = Account(url, _catalog(shop, blog), now or datetime.now(UTC),
+    account = Account(url, _catalog(shop, blog), now or NOW,
                       {"shop": shop, "blog": blog})
     _datapoints(account)
     _alarms(account)

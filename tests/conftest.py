@@ -7,7 +7,8 @@ answer at any time of day, minute boundaries included.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +29,13 @@ NOW_MS = int(NOW.timestamp() * 1000)
 def frozen_clock() -> ManualClock:
     """A clock stopped at :data:`NOW` (one per runtime: a test may move its own)."""
     return ManualClock(NOW)
+
+
+def ticking_clock() -> Callable[[], float]:
+    """A clock that starts at :data:`NOW` and moves with elapsed (monotonic) time: for a live
+    thread that must see seconds pass, without the date or the minute depending on the run."""
+    start = time.monotonic()
+    return lambda: NOW.timestamp() + (time.monotonic() - start)
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from analytics.core.cache_auth import ElastiCacheIAMProvider
 from analytics.core.settings import SettingsError, load_settings
 from analytics.core.tier import RedisTier
 from analytics.sources import build_runtime, where_cached
-from tests.conftest import local_env
+from tests.conftest import frozen_clock, local_env
 from tests.redis_server import RedisServer
 
 
@@ -29,7 +29,9 @@ def test_a_cache_url_that_is_not_redis_is_refused_with_the_fix(url: str) -> None
 
 def test_without_the_url_each_process_caches_and_counts_alone(tmp_path: Path) -> None:
     # GIVEN no ANALYTICS_CACHE_URL WHEN the runtime is built
-    rt = build_runtime(load_settings(local_env(tmp_path), secrets={}), cache=QueryCache())
+    clock = frozen_clock()
+    rt = build_runtime(load_settings(local_env(tmp_path), secrets={}),
+                       cache=QueryCache(clock=clock), clock=clock)
     try:
         # THEN there is no tier, the in-process throttle and the data-dir deny-list
         assert rt.cache.tier is None and "tier" not in rt.cache.snapshot()
@@ -44,7 +46,8 @@ def test_with_the_url_cache_budgets_and_deny_list_share_the_tier(
     # GIVEN ANALYTICS_CACHE_URL pointing at a running server
     env = local_env(tmp_path, ANALYTICS_CACHE_URL=redis_server.url)
     # WHEN the runtime is built
-    rt = build_runtime(load_settings(env, secrets={}), cache=QueryCache())
+    clock = frozen_clock()
+    rt = build_runtime(load_settings(env, secrets={}), cache=QueryCache(clock=clock), clock=clock)
     try:
         # THEN the query cache reads through the tier and the security stores live there,
         # the durable deny-list behind it

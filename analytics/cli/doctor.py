@@ -19,6 +19,7 @@ import duckdb
 
 from analytics.core.cache import QueryCache
 from analytics.core.catalog import CatalogError, load_catalog
+from analytics.core.clock import Clock, system_clock
 from analytics.core.settings import Settings, SettingsError, load_settings
 from analytics.doctor.checks import Report, warned
 from analytics.doctor.local import LocalDoctor
@@ -27,11 +28,12 @@ from analytics.local.store import LocalStore
 from analytics.sources import Runtime, build_runtime, local_sources
 
 
-def report_for(settings: Settings) -> Report:
-    """Run every check of the configured backend."""
+def report_for(settings: Settings, *, clock: Clock = system_clock) -> Report:
+    """Run every check of the configured backend; ``clock`` is the checks' "now"."""
     catalog = load_catalog(settings.catalog_path)
     if settings.backend == "aws":
-        return run_doctor(build_runtime(settings, cache=QueryCache(), catalog=catalog))
+        return run_doctor(build_runtime(settings, cache=QueryCache(clock=clock), catalog=catalog,
+                                        clock=clock))
     path = settings.duckdb_path
     error = ("", "") if path.exists() else (f"no store at {path} yet",
                                             "start the dashboard once (make run) to fill it")
@@ -47,14 +49,14 @@ def report_for(settings: Settings) -> Report:
         skipped = warned("Alarms", "not evaluated without the store")
         return Report("local", doctor.where, (*doctor.checks(catalog), skipped))
     try:
-        rt = Runtime(settings, catalog, local_sources(store=store, settings=settings),
-                     QueryCache())
+        rt = Runtime(settings, catalog, local_sources(store=store, settings=settings, clock=clock),
+                     QueryCache(clock=clock), clock=clock)
         return run_doctor(rt)
     finally:
         store.close()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock = system_clock) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m analytics.doctor",
         description="Check that this deployment gives the dashboard right numbers: "
@@ -62,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
     args = parser.parse_args(argv)
     try:
-        report = report_for(load_settings())
+        report = report_for(load_settings(), clock=clock)
     except (SettingsError, CatalogError) as exc:
         print(f"Configuration error — {exc}", file=sys.stderr)
         return 2

@@ -10,20 +10,20 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from analytics.core.cache import UpstreamError
+from analytics.core.clock import Clock, system_clock
 from analytics.core.settings import Settings, load_settings
 from analytics.pipeline.model import PipelineError, RunRecord, parse_event
 from analytics.pipeline.service import execute
 from analytics.sources import Runtime, build_runtime
 
 
-def cli_runtime(settings: Settings | None = None) -> Runtime:
+def cli_runtime(settings: Settings | None = None, *, clock: Clock = system_clock) -> Runtime:
     """A runtime for a one-shot command: no live simulator, ingest endpoint or schedule."""
     s = settings or load_settings()
     return build_runtime(s.model_copy(update={
-        "simulator_live": False, "ingest_enabled": False, "local_schedule": False}))
+        "simulator_live": False, "ingest_enabled": False, "local_schedule": False}), clock=clock)
 
 
 def describe(record: RunRecord) -> str:
@@ -39,7 +39,7 @@ def describe(record: RunRecord) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock = system_clock) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics.pipeline",
                                      description="Roll up days, build the packs, list runs.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs_p.add_argument("--limit", type=int, default=10)
     args = parser.parse_args(argv)
     try:
-        rt = cli_runtime()
+        rt = cli_runtime(clock=clock)
     except ValueError as exc:  # CatalogError / SettingsError
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for record in rt.sources.rollups.list_runs(limit=args.limit):
                 print(describe(record))
             return 0
-        today = datetime.now(UTC).date()
+        today = rt.now().date()  # the runtime's clock: the wall clock from a shell
         event: dict[str, str] = {"mode": "day"}
         if args.date:
             event["date"] = args.date

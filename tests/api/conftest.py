@@ -39,7 +39,7 @@ from tests.aws_account import (
     seed_account,
     server_env,
 )
-from tests.conftest import local_env
+from tests.conftest import frozen_clock, local_env
 
 #: (data, error codes) of one operation.
 Outcome = tuple[dict[str, Any] | None, list[str]]
@@ -93,7 +93,8 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twin]:
     data_dir: Path = tmp_path_factory.mktemp("api-twin")
     env = local_env(data_dir, INGEST_ENABLED="true", INGEST_PORT="0",
                     SIMULATOR_HISTORY_DAYS="1")
-    rt = build_runtime(load_settings(env, secrets={}), cache=QueryCache())
+    clock = frozen_clock()
+    rt = build_runtime(load_settings(env, secrets={}), cache=QueryCache(clock=clock), clock=clock)
     server = ingest_server(rt)
     assert server is not None and server.api is rt
     watermark = int(rt.local.store.get_meta("simulator_watermark_ms") or 0)
@@ -129,14 +130,15 @@ def aws_side() -> Iterator[Side]:
         for k, v in server_env(url).items():
             mp.setenv(k, v)
         settings = load_settings(server_env(url, ANALYTICS_PAGE_DEADLINE_S="60"), secrets={})
-        rt = build_runtime(settings, cache=QueryCache(), catalog=acct.catalog)
+        clock = acct.clock()
+        rt = build_runtime(settings, cache=QueryCache(clock=clock), catalog=acct.catalog,
+                           clock=clock)
         ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=url)
         handler = ingest_app.IngestHandler(
             DynamoDBSink(TABLE, ddb, sleep=lambda _s: None), acct.catalog.ids(),
-            emit_emf=False, require_iam_auth=True,
+            clock=clock, emit_emf=False, require_iam_auth=True,
             authorize=ingest_app.iam_authorizer({"shop": [SHOP_ROLE]}))
         rules = AppSyncAccess({"shop": (SHOP_ROLE,)}, (ADMIN_ARN,))
-        clock = acct.now.timestamp
         emulator = AppSyncEmulator(rt, rules, lambda identity: recorder_for(identity, handler),
                                    clock)
         identities = {"admin": {"userArn": f"{ADMIN_ARN.replace(':iam::', ':sts::')}"

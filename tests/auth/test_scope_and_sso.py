@@ -20,6 +20,7 @@ from analytics.core.settings import load_settings
 from analytics.metrics.queries import MetricQuery
 from analytics.sources import Runtime, build_runtime, set_runtime
 from tests.auth.conftest import USERS, data_elements, home
+from tests.conftest import frozen_clock
 from tests.helpers import signed_in_app
 
 NO_DATA = {"metric": 0, "dataframe": 0, "table": 0, "plotly_chart": 0}
@@ -84,7 +85,8 @@ def test_the_viewer_role_gets_the_pages_of_its_table() -> None:
 def installed_aws_runtime(data_dir: Path, **env: str) -> Iterator[Runtime]:
     settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "us-east-1",
                               "ANALYTICS_DATA_DIR": str(data_dir), **env}, secrets={})
-    rt = build_runtime(settings, cache=QueryCache())
+    clock = frozen_clock()
+    rt = build_runtime(settings, cache=QueryCache(clock=clock), clock=clock)
     set_runtime(rt)
     try:
         yield rt

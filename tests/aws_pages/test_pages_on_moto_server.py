@@ -4,9 +4,10 @@ put. What moto lacks is patched in :func:`tests.aws_account.patch_moto_gaps` (pe
 DescribeAlarmHistory) and nowhere else; what it lacks beyond that (Cost Explorer forecasts,
 anomalies and cost-allocation tags) must reach the page as a note, which is asserted too.
 
-The datapoints sit 100 to 75 minutes before the test starts, inside the default 3-hour range
-whenever the minute turns; the page deadline is raised to 60 s so a loaded machine cannot turn a
-slow moto answer into "still loading" (the deadline has its own tests).
+The datapoints sit 100 to 75 minutes before the account's "now", and the runtime's clock is
+stopped at that "now", so they are inside the default 3-hour range at any time; the page
+deadline is raised to 60 s so a loaded machine cannot turn a slow moto answer into "still
+loading" (the deadline has its own tests).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def account() -> Iterator[tuple[Account, Runtime]]:
         for k, v in server_env(url).items():
             mp.setenv(k, v)
         settings = load_settings(server_env(url, ANALYTICS_PAGE_DEADLINE_S="60"), secrets={})
-        rt = build_runtime(settings, cache=QueryCache(), catalog=acct.catalog)
+        clock = acct.clock()
+        rt = build_runtime(settings, cache=QueryCache(clock=clock), catalog=acct.catalog,
+                           clock=clock)
         set_runtime(rt)
         try:
             yield acct, rt

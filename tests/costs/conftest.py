@@ -17,6 +17,7 @@ from analytics.core.settings import load_settings
 from analytics.local import sim_costs
 from analytics.local.store import LocalStore
 from analytics.sources import Runtime, build_runtime, local_sources
+from tests.conftest import frozen_clock
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 7
@@ -38,8 +39,10 @@ def aws_rt() -> Iterator[tuple[Runtime, Stubber]]:
     its Cost Explorer client: every CE call must have been queued, or the test fails."""
     settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "eu-west-1"},
                              secrets={})
-    cache = QueryCache()
-    rt = build_runtime(settings, cache=cache, catalog=load_catalog(ROOT / "apps.toml"))
+    clock = frozen_clock()
+    cache = QueryCache(clock=clock)
+    rt = build_runtime(settings, cache=cache, catalog=load_catalog(ROOT / "apps.toml"),
+                       clock=clock)
     ce = rt.sources.costs.clients.client("ce")
     with Stubber(ce) as stub:
         yield rt, stub
@@ -56,11 +59,14 @@ def fixed_store(tmp_path_factory: pytest.TempPathFactory) -> LocalStore:
 
 @pytest.fixture
 def fixed_rt(fixed_store: LocalStore) -> Runtime:
-    """A local runtime over the fixed cost window, with an empty cache of its own."""
+    """A local runtime over the fixed cost window, with an empty cache of its own, on the
+    frozen clock (NOW is inside the window)."""
     settings = load_settings({"ANALYTICS_BACKEND": "local", "ANALYTICS_DATA_DIR": "/tmp/unused"},
                              secrets={})
-    return Runtime(settings, load_catalog(ROOT / "apps.toml"), local_sources(store=fixed_store),
-                   QueryCache())
+    clock = frozen_clock()
+    return Runtime(settings, load_catalog(ROOT / "apps.toml"),
+                   local_sources(store=fixed_store, clock=clock), QueryCache(clock=clock),
+                   clock=clock)
 
 
 def ce_page(days: list[tuple[str, list[tuple[str, str, float]]]], token: str | None = None,

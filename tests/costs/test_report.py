@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from analytics.cli import report as report_cli
 from analytics.core import access
+from analytics.core.cache import QueryCache
+from analytics.core.settings import load_settings
 from analytics.costs import queries as cost_queries
 from analytics.reports.cost_review import (
     ReportError,
@@ -20,8 +24,12 @@ from analytics.reports.cost_review import (
     week_label,
     write_report,
 )
-from analytics.sources import Runtime
+from analytics.sources import Runtime, build_runtime, set_runtime
+from tests.conftest import NOW, frozen_clock, local_env
 from tests.costs.conftest import ROOT
+
+#: The week before the suite's "now" (NOW is Thursday 2026-11-26, in W48).
+LAST_WEEK = week_label(NOW.date() - timedelta(days=7))
 
 
 def test_parse_iso_weeks() -> None:
@@ -75,26 +83,52 @@ def test_partial_week_and_viewer_scope(fixed_rt: Runtime) -> None:
 
 
 def test_page_download_binds_the_viewer_in_its_own_thread(installed_runtime: Runtime) -> None:
-    week = week_label(date.today() - timedelta(days=7))
+    week = LAST_WEEK
     build = html_download(installed_runtime, week,
                           principal=access.Principal("js", "viewer", frozenset({"jobseek"})))
     html = build().decode()
     assert "JobSeek" in html and "iLikeYaCut" not in html and "Untagged" not in html
 
 
-def test_cli_writes_both_files(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    env = {"ANALYTICS_BACKEND": "local", "ANALYTICS_DATA_DIR": str(data),
-           "SIMULATOR_LIVE": "false", "SIMULATOR_HISTORY_DAYS": "1", "INGEST_ENABLED": "false",
-           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    week = week_label(date.today() - timedelta(days=7))
-    out = subprocess.run([sys.executable, "-m", "analytics.cli.report", "--week", week, "--out",
-                          str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
+@pytest.fixture
+def cli_runtime(tmp_path: Path) -> Iterator[Runtime]:
+    """A fresh local runtime on the frozen clock, installed as the process runtime the CLI gets
+    (the CLI stops it when it is done, as it stops the one it builds from a shell)."""
+    clock = frozen_clock()
+    rt = build_runtime(load_settings(local_env(tmp_path / "data", SIMULATOR_HISTORY_DAYS="1"),
+                                     secrets={}), cache=QueryCache(clock=clock), clock=clock)
+    set_runtime(rt)
+    yield rt
+    set_runtime(None)
+    rt.stop()
+
+
+def test_cli_writes_both_files(tmp_path: Path, cli_runtime: Runtime,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    week = LAST_WEEK
+    code = report_cli.main(["--week", week, "--out", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
     assert (tmp_path / "out" / f"cost-review-{week}.html").is_file()
     assert (tmp_path / "out" / f"cost-review-{week}.md").is_file()
+    # the module as a shell runs it; a malformed week fails before any clock is read
+    env = {"ANALYTICS_BACKEND": "local", "ANALYTICS_DATA_DIR": str(tmp_path / "shell"),
+           "SIMULATOR_LIVE": "false", "SIMULATOR_HISTORY_DAYS": "1", "INGEST_ENABLED": "false",
+           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     bad = subprocess.run([sys.executable, "-m", "analytics.cli.report", "--week", "2026-47"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "expected an ISO week" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_cli_default_week_is_last_week_on_the_runtimes_clock(
+        tmp_path: Path, cli_runtime: Runtime, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a runtime whose "now" is Thursday 2026-11-26 (ISO week 2026-W48)
+    assert cli_runtime.now() == NOW
+    # WHEN the CLI runs without --week
+    code = report_cli.main(["--out", str(tmp_path / "out")])
+    # THEN it writes the pack of the week before, 2026-W47, and prints both paths
+    assert code == 0, capsys.readouterr().err
+    written = capsys.readouterr().out.split()
+    assert [Path(p).name for p in written] == ["cost-review-2026-W47.html",
+                                               "cost-review-2026-W47.md"]
+    assert all(Path(p).is_file() for p in written)

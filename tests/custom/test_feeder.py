@@ -23,7 +23,7 @@ from analytics.local.ingest_server import IngestServer, build_local_resolver
 from analytics.local.simulator import DAY_MS
 from analytics.local.store import LocalStore
 from ingest import keys as ingest_keys
-from tests.conftest import NOW_MS, ROOT
+from tests.conftest import NOW_MS, ROOT, ticking_clock
 
 CATALOG: Catalog = load_catalog(ROOT / "apps.toml")
 T0 = 20_782 * DAY_MS  # 2026-11-25 00:00 UTC, a Wednesday
@@ -201,9 +201,11 @@ def test_catch_up_backfills_so_the_first_post_is_on_time(sink: DuckDBSink) -> No
 
 
 def test_the_live_thread_sends_on_its_own(sink: DuckDBSink) -> None:
-    f = BusinessFeeder(CATALOG, sink, seed=7, history_days=1, step_s=1.0)
+    clock = ticking_clock()  # the thread and the endpoint agree on "now", which moves
+    f = BusinessFeeder(CATALOG, sink, seed=7, history_days=1, step_s=1.0, clock=clock)
     f.fill()
-    server = IngestServer(build_local_resolver(CATALOG, sink, "t"), "t", port=0).start()
+    server = IngestServer(build_local_resolver(CATALOG, sink, "t", clock=clock), "t",
+                          port=0).start()
     try:
         f.start_live(server.url, "t")
         deadline = time.monotonic() + 5

@@ -23,7 +23,7 @@ from analytics.local.ingest_server import (
 from analytics.local.live_services import find_service, start
 from analytics.local.store import LocalStore
 from analytics.sources import Runtime
-from tests.conftest import ROOT, local_env
+from tests.conftest import ROOT, frozen_clock, local_env
 from tests.custom.conftest import http_post, local_rows, metric, unique_name
 
 
@@ -152,8 +152,8 @@ def test_a_failing_store_is_503_naming_every_index(tmp_path: Path,
 
     store = LocalStore(tmp_path / "z.duckdb")
     sink = DuckDBSink(store)
-    srv = IngestServer(build_local_resolver(load_catalog(ROOT / "apps.toml"), sink, "t"), "t",
-                       port=0).start()
+    srv = IngestServer(build_local_resolver(load_catalog(ROOT / "apps.toml"), sink, "t",
+                                            clock=frozen_clock()), "t", port=0).start()
     try:
         def broken(*_a: object, **_k: object) -> int:
             raise OSError("disk full")

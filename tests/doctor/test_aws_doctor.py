@@ -46,7 +46,7 @@ def test_a_healthy_account_passes_and_says_what_it_could_not_check(
     for k, v in server_env(moto_url, ANALYTICS_CATALOG=str(apps)).items():
         monkeypatch.setenv(k, v)
     # WHEN `python -m analytics.doctor` runs
-    code = cli.main([])
+    code = cli.main([], clock=account.clock())
     out = capsys.readouterr().out
     rows = _rows(out)
     # THEN nothing is ✗, so the exit code is 0
@@ -85,8 +85,9 @@ def test_a_broken_deployment_fails_with_a_fix_per_problem(moto_url: str, moto_ga
     broken = shop.model_copy(update={"resources": shop.resources.model_copy(update={
         "apis": apis, "lambdas": ("shop-checkout", "shop-gone")})})
     catalog = account.catalog.model_copy(update={"apps": (broken, account.catalog.get("blog"))})
-    rt = build_runtime(load_settings(server_env(moto_url), secrets={}), cache=QueryCache(),
-                       catalog=catalog)
+    rt = build_runtime(load_settings(server_env(moto_url), secrets={}),
+                       cache=QueryCache(clock=account.clock()), catalog=catalog,
+                       clock=account.clock())
     # WHEN the doctor runs
     report = run_doctor(rt)
     rows = {c.name: c for c in report.checks}
@@ -106,8 +107,9 @@ def test_a_broken_deployment_fails_with_a_fix_per_problem(moto_url: str, moto_ga
 def test_a_refused_action_is_a_fail_with_the_redeploy_fix(moto_url: str) -> None:
     # GIVEN a role Cost Explorer refuses GetCostForecast to (answers shaped like AWS's)
     account = seed_account(moto_url, with_costs=False)
-    rt = build_runtime(load_settings(server_env(moto_url), secrets={}), cache=QueryCache(),
-                       catalog=account.catalog)
+    rt = build_runtime(load_settings(server_env(moto_url), secrets={}),
+                       cache=QueryCache(clock=account.clock()), catalog=account.catalog,
+                       clock=account.clock())
     clients = rt.sources.doctor.clients  # type: ignore[attr-defined]
     stub = Stubber(clients.client("ce"))
     stub.add_response("get_cost_and_usage", {"ResultsByTime": []})

@@ -16,7 +16,7 @@ from analytics.doctor.checks import Status
 from analytics.doctor.local import LocalDoctor
 from analytics.doctor.service import run_doctor, setup_report
 from analytics.sources import Runtime
-from tests.conftest import local_env
+from tests.conftest import frozen_clock, local_env
 from tests.helpers import signed_in_app
 
 
@@ -78,7 +78,7 @@ def test_the_cli_without_a_store_says_so_and_exits_1_when_nothing_listens(
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     # WHEN `python -m analytics.doctor` runs
-    code = cli.main([])
+    code = cli.main([], clock=frozen_clock())
     out = capsys.readouterr().out
     # THEN the store is a ⚠ saying what to do, the endpoint a ✗, and the exit code 1
     assert code == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from analytics.custom import client
 from ingest.events import invoke
 from ingest.sinks import MemorySink
+from tests.conftest import NOW, frozen_clock
 from tests.functions.conftest import ingest_app, metric
 
 
@@ -189,8 +190,8 @@ def test_signer_signs_every_attempt(stub: Stub, sleeps: list[float]) -> None:
 def local_twin() -> Iterator[tuple[str, MemorySink]]:
     sink = MemorySink()
     resolver = ingest_app.build_resolver(
-        sink, ["jobseek"], emit_emf=False, authenticate=ingest_app.bearer_authenticator("s3cret")
-    )
+        sink, ["jobseek"], emit_emf=False, authenticate=ingest_app.bearer_authenticator("s3cret"),
+        clock=frozen_clock())
 
     def respond(path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         status, _, data = invoke(resolver, "POST", path, headers=headers, body=body)
@@ -202,7 +203,7 @@ def local_twin() -> Iterator[tuple[str, MemorySink]]:
 
 def test_client_against_the_local_twin(local_twin: tuple[str, MemorySink]) -> None:
     url, sink = local_twin
-    now = datetime.now(UTC) - timedelta(minutes=1)
+    now = NOW - timedelta(minutes=1)
     assert client.record_metric("jobseek", "Signups", 3, unit="Count",
                                 dimensions={"Plan": "pro"}, timestamp=now, endpoint=url,
                                 token="s3cret") == 1

@@ -12,6 +12,7 @@ import pytest
 
 from ingest.keys import canonical_dims, dims_hash
 from ingest.models import UNITS
+from tests.conftest import NOW_MS
 from tests.functions.conftest import (
     TABLE,
     Call,
@@ -22,7 +23,6 @@ from tests.functions.conftest import (
     scan,
 )
 
-NOW_MS = int(time.time() * 1000)
 DAY_MS = 86_400_000
 
 
@@ -41,8 +41,7 @@ def test_single_metric_is_stored_with_the_documented_layout(call: Call, ddb: Any
     assert item["unit"] == {"S": "Count"}
     assert item["app"] == {"S": "jobseek"}
     assert item["metricName"] == {"S": "ApplicationsSent"}
-    received = int(item["receivedAt"]["N"])
-    assert NOW_MS - 5_000 <= received <= int(time.time() * 1000)
+    assert int(item["receivedAt"]["N"]) == NOW_MS  # the handler's clock, not the caller's
     assert int(item["ttl"]["N"]) == ts // 1000 + 90 * 86_400
 
 
@@ -64,7 +63,7 @@ def test_optional_fields_default(call: Call, ddb: Any) -> None:
     assert "unit" not in item
     assert item["dims"] == {"S": ""}
     ts = int(item["ts_ms"]["N"])
-    assert ts == int(item["receivedAt"]["N"])  # no timestamp = now
+    assert ts == int(item["receivedAt"]["N"]) == NOW_MS  # no timestamp = now
     assert int(item["timestamp"]["N"]) == ts * 10**20 + dims_hash("")
 
 
@@ -182,7 +181,7 @@ def test_value_range_edges_are_accepted(call: Call, ddb: Any, value: float) -> N
 
 
 def test_every_cloudwatch_unit_and_limits_are_accepted(call: Call, ddb: Any) -> None:
-    now_ms = int(time.time() * 1000)  # not NOW_MS: the edges below are a minute from the limits
+    now_ms = NOW_MS  # the handler's clock: the edges below are a minute inside the limits
     dims = [{"name": f"D{i:02d}" + "n" * 252, "value": "v" * 255} for i in range(30)]
     batch = [
         metric(unit=u, metricName="M" * 255, timestamp=now_ms - i)

@@ -4,14 +4,12 @@ namespace, with only the caller's dimensions and the metric's own timestamp."""
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
 
+from tests.conftest import NOW_MS, frozen_clock
 from tests.functions.conftest import Call, http_api_event, ingest_app, metric
-
-NOW_MS = int(time.time() * 1000)
 
 
 def emf_blobs(out: str) -> list[dict[str, Any]]:
@@ -67,7 +65,8 @@ def test_rejected_and_unwritten_metrics_are_not_emitted(
         def write(self, items: list[Any]) -> list[int]:
             return [1]
 
-    resolver = ingest_app.build_resolver(DropsSecond(), ["jobseek"], emit_emf=True)
+    resolver = ingest_app.build_resolver(DropsSecond(), ["jobseek"], emit_emf=True,
+                                         clock=frozen_clock())
     batch = {"metrics": [metric(metricName="Kept"), metric(metricName="Dropped")]}
     answer = resolver.resolve(http_api_event("POST", "/metrics", body=json.dumps(batch)), None)
     assert answer["statusCode"] == 503
@@ -78,7 +77,8 @@ def test_rejected_and_unwritten_metrics_are_not_emitted(
 def test_emit_emf_false_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     from ingest.sinks import MemorySink
 
-    resolver = ingest_app.build_resolver(MemorySink(), ["jobseek"], emit_emf=False)
+    resolver = ingest_app.build_resolver(MemorySink(), ["jobseek"], emit_emf=False,
+                                         clock=frozen_clock())
     answer = resolver.resolve(http_api_event("POST", "/metrics", body=json.dumps(metric())), None)
     assert answer["statusCode"] == 202
     assert emf_blobs(capsys.readouterr().out) == []

@@ -7,7 +7,6 @@ import contextlib
 import io
 import json
 import os
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,13 +25,10 @@ from ingest.keys import (
     split_sort_key,
 )
 from ingest.models import UNITS, _timestamp_ms
+from tests.conftest import NOW_MS
 from tests.functions.conftest import http_api_event, ingest_app
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2000"))
-# The resolver's clock runs 10 minutes ahead of the real one, so that datapoints near the 14-day
-# edge are still inside EMF's window when Powertools checks it against the real clock.
-NOW = time.time() + 600
-NOW_MS = int(NOW * 1000)
 DAY_MS = 86_400_000
 APPS = ["jobseek", "ilikeyacut"]
 
@@ -50,7 +46,8 @@ class RecordingSink:
 
 SINK = RecordingSink()
 RESOLVER = ingest_app.build_resolver(
-    SINK, APPS, clock=lambda: NOW, emit_emf=True, namespaces={"jobseek": "JobSeek/Business"}
+    SINK, APPS, clock=lambda: NOW_MS / 1000, emit_emf=True,
+    namespaces={"jobseek": "JobSeek/Business"},
 )
 
 json_values = st.recursive(

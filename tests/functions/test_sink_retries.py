@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 from typing import Any
 
 import boto3
@@ -13,9 +12,8 @@ from botocore.stub import ANY, Stubber
 
 from ingest.keys import build_item
 from ingest.sinks import BOTO_CONFIG, DynamoDBSink, full_jitter, to_attribute_values
+from tests.conftest import NOW_MS, frozen_clock
 from tests.functions.conftest import TABLE, http_api_event, ingest_app, metric, scan
-
-NOW_MS = int(time.time() * 1000)
 
 
 class FlakyClient:
@@ -46,7 +44,7 @@ class FlakyClient:
 
 
 def resolver_with(sink: Any) -> Any:
-    return ingest_app.build_resolver(sink, ["jobseek"], emit_emf=False)
+    return ingest_app.build_resolver(sink, ["jobseek"], emit_emf=False, clock=frozen_clock())
 
 
 def post(resolver: Any, body: Any) -> tuple[int, dict[str, Any]]:

@@ -10,6 +10,7 @@ from botocore.exceptions import ReadTimeoutError
 
 from ingest import budget
 from ingest.sinks import BOTO_CONFIG, DynamoDBSink
+from tests.conftest import frozen_clock
 from tests.functions.conftest import TABLE, http_api_event, ingest_app, metric
 
 
@@ -38,7 +39,7 @@ class SlowTable:
 
 
 def _post(sink: DynamoDBSink, n: int) -> tuple[int, dict[str, Any]]:
-    resolver = ingest_app.build_resolver(sink, ["jobseek"], emit_emf=False)
+    resolver = ingest_app.build_resolver(sink, ["jobseek"], emit_emf=False, clock=frozen_clock())
     batch = [metric(metricName=f"M{i}") for i in range(n)]
     answer = resolver.resolve(http_api_event("POST", "/metrics",
                                              body=json.dumps({"metrics": batch})), None)

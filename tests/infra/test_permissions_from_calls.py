@@ -48,6 +48,7 @@ from tests.aws_account import (
     seed_account,
     server_env,
 )
+from tests.conftest import frozen_clock
 from tests.helpers import signed_in_app
 from tests.infra._cdk import Synth, policies_of_role, ref_id, synth
 from tests.infra.iam_eval import ACCOUNT, Recorded, allowed, authorization
@@ -144,7 +145,9 @@ def tour(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Record
             mp.setenv(k, v)
         _recording(recorded, mp)
         settings = load_settings(server_env(url, ANALYTICS_PAGE_DEADLINE_S="60"), secrets={})
-        rt = build_runtime(settings, cache=QueryCache(), catalog=load_catalog(apps))
+        clock = account.clock()
+        rt = build_runtime(settings, cache=QueryCache(clock=clock), catalog=load_catalog(apps),
+                           clock=clock)
         set_runtime(rt)
         try:
             _pages(rt)
@@ -252,7 +255,8 @@ def test_every_ingest_call_is_allowed_by_the_lambda_role(stack: Synth) -> None:
             recorded.append(Recorded(f"{model.service_model.service_name}.{model.name}",
                                      copy.deepcopy(params), REGION))))
         recorded.clear()  # CreateTable was the test's own call
-        resolver = ingest_app.build_resolver(DynamoDBSink(TABLE, ddb), ["shop"], emit_emf=False)
+        resolver = ingest_app.build_resolver(DynamoDBSink(TABLE, ddb), ["shop"], emit_emf=False,
+                                             clock=frozen_clock())
         body = {"metrics": [{"applicationId": "shop", "metricName": f"M{i}", "value": i}
                             for i in range(60)]}
         answer = resolver.resolve(http_api_event("POST", "/metrics", body=json.dumps(body)),

@@ -13,7 +13,8 @@ from analytics.metrics.aws import AwsMetrics
 from analytics.metrics.frames import NOTES
 from analytics.metrics.queries import MetricQuery
 from analytics.metrics.service import fetch_metrics
-from tests.metrics.conftest import END, START
+from tests.conftest import frozen_clock
+from tests.metrics.conftest import END, NOW, START
 
 
 def _q(metric: str, resource: str) -> MetricQuery:
@@ -24,8 +25,8 @@ def _q(metric: str, resource: str) -> MetricQuery:
 def _runtime() -> tuple[object, Stubber]:
     settings = load_settings({"ANALYTICS_BACKEND": "aws", "AWS_REGION": "us-east-1"},
                              secrets={})
-    cache = QueryCache()
-    source = AwsMetrics(clients=AwsClients(settings, cache))
+    cache = QueryCache(clock=frozen_clock())
+    source = AwsMetrics(clients=AwsClients(settings, cache), clock=lambda: NOW)
 
     class Rt:  # the three things fetch_metrics reads of a runtime
         pass

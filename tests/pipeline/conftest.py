@@ -115,13 +115,16 @@ def _trusted() -> Iterator[None]:
 
 @pytest.fixture
 def rt(tmp_path: Path) -> Iterator[Runtime]:
-    """A local runtime over the fixed store (fresh per test: runs write to it)."""
+    """A local runtime over the fixed store (fresh per test: runs write to it), its clock
+    stopped at noon of TODAY."""
     store = LocalStore(tmp_path / "pipeline.duckdb")
     fill(store)
     settings = load_settings({"ANALYTICS_BACKEND": "local", "ANALYTICS_DATA_DIR": str(tmp_path),
                               "SIMULATOR_LIVE": "false"}, secrets={})
+    clock = Clock(datetime.combine(TODAY, datetime.min.time(), UTC) + timedelta(hours=12))
     yield Runtime(settings, load_catalog(ROOT / "apps.toml"),
-                  local_sources(store=store, data_dir=tmp_path), QueryCache())
+                  local_sources(store=store, data_dir=tmp_path, clock=clock),
+                  QueryCache(clock=clock), clock=clock)
     store.close()
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from analytics.cli import dr as dr_cli
 from analytics.cli import pipeline as pipeline_cli
-from tests.conftest import local_env
+from tests.conftest import frozen_clock, local_env
 
 
 @pytest.fixture
@@ -22,15 +22,16 @@ def test_pipeline_cli_runs_a_backfill_lists_it_and_refuses_bad_dates(
         env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN a local data folder
     # WHEN two past days are backfilled, then the runs are listed
-    assert pipeline_cli.main(["run", "--backfill", "2026-01-05", "2026-01-06"]) == 0
+    assert pipeline_cli.main(["run", "--backfill", "2026-01-05", "2026-01-06"],
+                             clock=frozen_clock()) == 0
     out = capsys.readouterr().out
     assert "(backfill 2026-01-05..2026-01-06): succeeded" in out
     # two apps x two days (the store keeps no costs that old: no unassigned rollup)
     assert "rollups 4" in out and "steps: fetch" in out
-    assert pipeline_cli.main(["runs", "--limit", "1"]) == 0
+    assert pipeline_cli.main(["runs", "--limit", "1"], clock=frozen_clock()) == 0
     assert "backfill 2026-01-05..2026-01-06" in capsys.readouterr().out
     # AND a malformed date is refused with a message and exit code 1
-    assert pipeline_cli.main(["run", "--date", "2026-02-30"]) == 1
+    assert pipeline_cli.main(["run", "--date", "2026-02-30"], clock=frozen_clock()) == 1
     assert "not a date" in capsys.readouterr().err
 
 

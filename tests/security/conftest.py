@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,19 +86,23 @@ class Endpoint:
         return int(row[0])
 
 
-def start_endpoint(data_dir: Path, catalog: Any | None = None) -> Endpoint:
+def start_endpoint(data_dir: Path, catalog: Any | None = None, *,
+                   clock: Callable[[], float] | None = None) -> Endpoint:
+    """The local endpoint with its token book; it stamps points on ``clock`` (default: stopped
+    at the suite's NOW)."""
     from analytics.core.catalog import load_catalog
     from analytics.local.custom_sink import DuckDBSink
     from analytics.local.ingest_server import IngestServer, build_local_resolver
     from analytics.local.ingest_tokens import token_book
     from analytics.local.store import LocalStore
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, frozen_clock
 
     catalog = catalog or load_catalog(ROOT / "apps.toml")
     store = LocalStore(data_dir / "analytics.duckdb")
     book = token_book(data_dir)
     tokens = book.ensure(catalog.ids())
-    resolver = build_local_resolver(catalog, DuckDBSink(store), "", book=book)
+    resolver = build_local_resolver(catalog, DuckDBSink(store), "", book=book,
+                                    clock=clock or frozen_clock())
     http = IngestServer(resolver, "", port=0).start()
     return Endpoint(http, tokens, store, book)
 

@@ -18,7 +18,7 @@ from analytics.core.settings import load_settings
 from analytics.realtime.service import MAX_CHARTS, MAX_SERIES, realtime_view
 from analytics.sources import Runtime, local_sources
 from ingest.guard import Caps, MemoryRegistry
-from tests.conftest import ROOT, local_env
+from tests.conftest import ROOT, frozen_clock, local_env
 from tests.custom.conftest import http_post
 from tests.security.conftest import Endpoint, point, start_endpoint
 
@@ -99,7 +99,9 @@ def test_series_older_than_the_retention_window_no_longer_count() -> None:
 # -- a flood that is already stored (sent before the caps, or under caps raised by hand) ---------
 @pytest.fixture
 def flooded(tmp_path: Path, local_runtime: Runtime) -> Iterator[Runtime]:
-    ep = start_endpoint(tmp_path, _with_caps(max_metric_names=1_000, max_dimension_sets=5_000))
+    clock = frozen_clock()
+    ep = start_endpoint(tmp_path, _with_caps(max_metric_names=1_000, max_dimension_sets=5_000),
+                        clock=clock)
     try:
         assert all(a[0] == 202 for a in _post_dims(ep, 4_000))
         for i in range(3):
@@ -108,7 +110,8 @@ def flooded(tmp_path: Path, local_runtime: Runtime) -> Iterator[Runtime]:
     finally:
         ep.server.stop()
     settings = load_settings(local_env(tmp_path), secrets={})
-    yield Runtime(settings, CATALOG, local_sources(store=ep.store), QueryCache())
+    yield Runtime(settings, CATALOG, local_sources(store=ep.store, clock=clock),
+                  QueryCache(clock=clock), clock=clock)
     ep.store.close()
 
 

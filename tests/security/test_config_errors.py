@@ -30,7 +30,8 @@ BROKEN = {
 @pytest.fixture
 def runtime_with_users_file(tmp_path: Path, local_runtime: Runtime) -> Iterator[Runtime]:
     settings = load_settings(local_env(tmp_path), secrets={})
-    rt = Runtime(settings, local_runtime.catalog, local_runtime.sources, QueryCache())
+    rt = Runtime(settings, local_runtime.catalog, local_runtime.sources,
+                 QueryCache(clock=local_runtime.clock), clock=local_runtime.clock)
     set_runtime(rt)
     yield rt
     set_runtime(None)

@@ -6,6 +6,7 @@ single ``ActiveUsers=1e9`` for jobseek turned its cost per MAU to 0.0 for the mo
 
 from __future__ import annotations
 
+import functools
 import json
 import stat
 from pathlib import Path
@@ -18,6 +19,7 @@ from ingest import app as ingest_app
 from ingest.events import http_api_event
 from ingest.guard import iam_authorizer
 from ingest.sinks import MemorySink
+from tests.conftest import frozen_clock
 from tests.custom.conftest import http_post
 from tests.security.conftest import Endpoint, point, start_endpoint
 
@@ -122,7 +124,7 @@ def test_the_lambda_maps_the_signed_caller_to_its_apps(arn: str, jobseek: int,
     sink = MemorySink()
     resolver = ingest_app.build_resolver(
         sink, ["jobseek", "ilikeyacut"], emit_emf=False, require_iam_auth=True,
-        authorize=iam_authorizer({"jobseek": [WRITER], "ilikeyacut": []}))
+        authorize=iam_authorizer({"jobseek": [WRITER], "ilikeyacut": []}), clock=frozen_clock())
     # WHEN a signed caller posts to each app
     got = [resolver.resolve(_signed(arn, point(app)), None)["statusCode"]
            for app in ("jobseek", "ilikeyacut")]
@@ -139,6 +141,8 @@ def test_the_deployed_lambda_reads_the_principals_from_its_environment(
     monkeypatch.setenv("INGEST_PRINCIPALS", json.dumps({"jobseek": [WRITER]}))
     monkeypatch.delenv("REQUIRE_IAM_AUTH", raising=False)
     monkeypatch.delenv("INGEST_CAPS", raising=False)
+    monkeypatch.setattr(ingest_app, "_handler_from_env",
+                        functools.partial(ingest_app._handler_from_env, clock=frozen_clock()))
     ingest_app.default_resolver.cache_clear()
     try:
         resolver = ingest_app.default_resolver()

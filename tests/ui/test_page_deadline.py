@@ -11,6 +11,7 @@ import pytest
 from analytics.core.cache import QueryCache
 from analytics.core.settings import load_settings
 from analytics.sources import Runtime, build_runtime, set_runtime
+from tests.conftest import frozen_clock
 from tests.fake_endpoint import ScriptedEndpoint
 from tests.helpers import signed_in_app
 
@@ -23,7 +24,8 @@ def hung_runtime() -> Iterator[tuple[Runtime, ScriptedEndpoint]]:
             "AWS_ENDPOINT_URL": endpoint.url, "ANALYTICS_PAGE_DEADLINE_S": "1",
             "AWS_CONNECT_TIMEOUT": "1", "AWS_READ_TIMEOUT": "30", "AWS_MAX_ATTEMPTS": "1",
         }, secrets={})
-        rt = build_runtime(settings, cache=QueryCache())
+        clock = frozen_clock()
+        rt = build_runtime(settings, cache=QueryCache(clock=clock), clock=clock)
         set_runtime(rt)
         try:
             yield rt, endpoint

@@ -132,7 +132,9 @@ def default_handler() -> IngestHandler:
     return default_resolver().handler
 
 
-def _handler_from_env() -> IngestHandler:
+def _handler_from_env(*, clock: Callable[[], float] = time.time) -> IngestHandler:
+    """The handler the environment configures; ``clock`` is its "now" (the wall clock in the
+    Lambda, a fixed one in tests, so "received" and the timestamp window do not move)."""
     table = os.environ.get("METRICS_TABLE")
     if not table:
         raise RuntimeError("METRICS_TABLE is not set")
@@ -143,6 +145,7 @@ def _handler_from_env() -> IngestHandler:
     return IngestHandler(
         sink,
         parse_allowed_apps(os.environ.get("ALLOWED_APPLICATIONS", "")),
+        clock=clock,
         emit_emf=env_flag("EMIT_EMF", True),
         require_iam_auth=require_iam,
         namespaces=parse_namespaces(os.environ.get("APP_NAMESPACES", "")),
