@@ -69,10 +69,6 @@ class Cached(Generic[T_co]):
     stale: bool = False
     error: str | None = None
 
-    @property
-    def age_s(self) -> float:
-        return max(0.0, time.time() - self.fetched_at)
-
 
 class UpstreamError(RuntimeError):
     """The upstream call failed and no earlier value exists to fall back on."""

@@ -53,10 +53,6 @@ def as_day(value: date | datetime) -> date:
     raise TypeError(f"expected a date, got {value!r}")
 
 
-def today_utc(now: datetime | None = None) -> date:
-    return as_day(now or datetime.now(UTC))
-
-
 def is_admin() -> bool:
     """Whether the current principal may see untagged spend and account-wide totals."""
     p = access.current_principal()

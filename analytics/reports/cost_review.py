@@ -132,7 +132,7 @@ def build_week_report(rt: CostsRuntime, week: str, *, today: date | None = None,
 def build_month_report(rt: CostsRuntime, month: str, *, today: date | None = None,
                        metric: str = DEFAULT_METRIC) -> WeekReport:
     """The same pack for a calendar month (``"2026-10"``) against the month before."""
-    day = today or cost_queries.today_utc()
+    day = today or cost_queries.as_day(rt.now())
     start, end = parse_month(month)
     _check(f"month {month}", start, day, metric)
     prev_start = previous_month(start)
