@@ -30,7 +30,7 @@ from analytics.auth.revocation import (
 )
 from analytics.auth.shared_stores import RedisAttemptLimiter, RedisRevokedSessions
 from analytics.core.aws_clients import AwsClients, package_version
-from analytics.core.cache import QueryCache, shared_cache
+from analytics.core.cache import QueryCache
 from analytics.core.cache_auth import ElastiCacheIAMProvider
 from analytics.core.catalog import Catalog, load_catalog
 from analytics.core.clock import Clock, datetime_clock, system_clock, utc
@@ -217,7 +217,7 @@ def build_runtime(settings: Settings, *, cache: QueryCache | None = None,
                   catalog: Catalog | None = None, clock: Clock = system_clock) -> Runtime:
     """Validate the catalog (``settings.catalog_path`` unless one is given) and start the
     configured backend; ``clock`` is every layer's "now" (a cache given here keeps its own)."""
-    cache = cache or shared_cache()
+    cache = cache or QueryCache(clock=clock)  # every session of the process reads through it
     catalog = catalog or load_catalog(settings.catalog_path)
     shared = shared_client(settings)
     if shared is not None and cache.tier is None:

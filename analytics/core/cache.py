@@ -27,56 +27,23 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from cachetools import LRUCache
 
+from analytics.core.cached import (
+    DEFAULT_TTLS,
+    FALLBACK_TTL,
+    NEGATIVE_TTL,
+    STILL_LOADING,
+    Cached,
+    StillLoading,
+    UpstreamError,
+)
 from analytics.core.fmt import one_line
 from analytics.core.tier import SharedFailed, SharedNote, SharedTier, load_shared
 
 T = TypeVar("T")
-#: Covariant: a ``Cached`` is frozen, so a ``Cached[DataFrame]`` is a ``Cached[object]``.
-T_co = TypeVar("T_co", covariant=True)
-
-#: Seconds a value stays fresh, by query kind. Cost Explorer is priced per request and
-#: refreshed at most three times a day, so it is cached for hours.
-DEFAULT_TTLS: dict[str, float] = {
-    "metrics": 60.0,
-    "realtime": 2.0,
-    # custom metrics on the Realtime page: the ingest path's own data, cheap to read again, so
-    # a point (or a new name) is on the page within about a second of its 202
-    "live": 1.0,
-    "custom_metrics": 5.0,
-    "alarms": 60.0,
-    "alarm_history": 300.0,
-    "costs": 6 * 3600.0,
-    "logs": 600.0,
-    "discovery": 3600.0,
-}
-FALLBACK_TTL = 60.0
-#: Seconds a failed key (and a kind that overran a page deadline) is not waited for again.
-NEGATIVE_TTL = 30.0
-#: How an error says the value is late rather than failed (the page frame words it so).
-STILL_LOADING = "still loading"
-
-
-@dataclass(frozen=True)
-class Cached(Generic[T_co]):
-    """A cached value with its provenance, so pages can say "as of" and flag stale data."""
-
-    value: T_co
-    fetched_at: float
-    stale: bool = False
-    error: str | None = None
-
-
-class UpstreamError(RuntimeError):
-    """The upstream call failed and no earlier value exists to fall back on."""
-
-
-class StillLoading(UpstreamError):
-    """Not back within the page deadline and nothing cached: the load goes on in the background."""
-
 
 #: The running page view's deadline (``time.monotonic()`` seconds), None outside a page view.
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("page_deadline",
@@ -288,18 +255,14 @@ class QueryCache:
         """Run one load to its end, whoever still waits for it, and publish the outcome."""
         try:
             entry = self._fetch(kind, full_key, loader, ttl)
-        except SharedFailed as exc:  # another task's failure: not ours to count or share
-            with self._lock:
-                self._failed[full_key] = _Failure(exc.note.at, exc.note.until, exc.note.message)
-                self._inflight.pop(full_key, None)
-            flight.error = exc
-            flight.done.set()
-            return
         except BaseException as exc:
+            ours = not isinstance(exc, SharedFailed)  # another task's failure: not ours to count
             now = self._clock()
-            failure = _Failure(now, now + self.negative_ttl, _message(exc))
+            failure = (_Failure(exc.note.at, exc.note.until, exc.note.message)
+                       if isinstance(exc, SharedFailed)
+                       else _Failure(now, now + self.negative_ttl, _message(exc)))
             with self._lock:
-                self.stats["errors"] += 1
+                self.stats["errors"] += ours
                 self._failed[full_key] = failure  # a quick failure: only this key waits 30 s
                 self._inflight.pop(full_key, None)
             flight.error = exc
@@ -433,16 +396,3 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, SharedFailed):
         return exc.note.message
     return one_line(f"{type(exc).__name__}: {exc}")
-
-
-_shared: QueryCache | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_cache() -> QueryCache:
-    """The process-wide cache every session reads through."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = QueryCache()
-        return _shared
