@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SKIP = {"common", "__main__"}
+SKIP = {"common", "browser_js", "__main__"}
 
 
 def main() -> int:
