@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analytics.core.aws_clients import AwsClients
-from analytics.dr.model import DrillError, DrillReport, DrillStep
+from analytics.dr.model import DrillError, DrillReport, StepTimer
 
 WAIT_LIMIT_S = 3600.0  # the 1-hour RTO: a restore still not ACTIVE by then is a failed drill
 SEGMENTS = 8
@@ -38,14 +38,8 @@ class AwsDrill:
         return self.clients.client("dynamodb")
 
     def drill(self, *, lookback_s: int = 300, sample: int = 25) -> DrillReport:
-        steps: list[DrillStep] = []
+        step = StepTimer(self.perf)
         started = datetime.fromtimestamp(self.clock(), UTC)
-
-        def step(name: str, fn: Callable[[], Any], detail: Callable[[Any], str] = str) -> Any:
-            t0 = self.perf()
-            out = fn()
-            steps.append(DrillStep(name, self.perf() - t0, detail(out)))
-            return out
 
         pitr = step("check PITR", self._pitr, lambda p: f"latest restorable {p[1]:%H:%M:%S}")
         earliest, latest = pitr
@@ -72,7 +66,7 @@ class AwsDrill:
             step("delete restored table", lambda: self._ddb().delete_table(TableName=target),
                  lambda _: target)
         return DrillReport("aws", self.table, target, started, point, expected, restored, size,
-                           mismatches, tuple(steps), tuple(notes))
+                           mismatches, tuple(step.steps), tuple(notes))
 
     def _pitr(self) -> tuple[datetime, datetime]:
         desc = self._ddb().describe_continuous_backups(TableName=self.table)

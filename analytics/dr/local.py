@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from analytics.dr.model import DrillError, DrillReport, DrillStep
+from analytics.dr.model import DrillError, DrillReport, StepTimer
 from analytics.local.backup import Backup, list_backups
 from analytics.local.store import LocalStore
 
@@ -39,14 +39,8 @@ class LocalDrill:
         self.rng = rng or random.Random()
 
     def drill(self, *, lookback_s: int = 0, sample: int = 25) -> DrillReport:
-        steps: list[DrillStep] = []
+        step = StepTimer(self.perf)
         started = datetime.fromtimestamp(self.clock(), UTC)
-
-        def step(name: str, fn: Callable[[], Any], detail: Callable[[Any], str] = str) -> Any:
-            t0 = self.perf()
-            out = fn()
-            steps.append(DrillStep(name, self.perf() - t0, detail(out)))
-            return out
 
         backup: Backup = step("find newest backup", self._newest, lambda b: b.path.name)
         expected = backup.counts()
@@ -71,7 +65,7 @@ class LocalDrill:
         return DrillReport("local", str(self.store.path), target.name, started,
                            datetime.fromtimestamp(backup.taken_ms / 1000, UTC),
                            sum(expected.values()), sum(restored.values()), size, mismatches,
-                           tuple(steps), tuple(notes))
+                           tuple(step.steps), tuple(notes))
 
     def _newest(self) -> Backup:
         backups = list_backups(self.backup_dir)
